@@ -1,0 +1,509 @@
+// Package journal records the groups an `apply` run has finished, one JSON
+// line per (organization, user) group, so that `apply --resume JOURNAL` can
+// skip them after a crash, a reboot or a killed cron job, and the final report
+// can merge both runs.
+//
+// The file is JSON Lines: a Header on the first line, then one Entry per
+// finished group. Every line is written with a single write call and fsynced
+// before Record returns, so after a crash the file holds every recorded group
+// plus at most one torn last line, which Read ignores and Reopen cuts off.
+package journal
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rolesweep/rolesweep/report"
+)
+
+// formatVersion is the value of "rolesweep_journal" in the header line.
+const formatVersion = 1
+
+// fileMode keeps the journal private: it holds user ids and emails.
+const fileMode os.FileMode = 0o600
+
+// Header is the first line of a journal: what run it belongs to.
+type Header struct {
+	Journal     int       `json:"rolesweep_journal"` // format version, 1
+	Tool        string    `json:"tool"`
+	Domain      string    `json:"domain"`
+	InputPath   string    `json:"input_path"`
+	InputSHA256 string    `json:"input_sha256"`
+	PlanDigest  string    `json:"plan_digest"`
+	StartedAt   time.Time `json:"started_at"`
+}
+
+// Entry is one finished group: its (organization, user) key and the results
+// of its triples.
+type Entry struct {
+	OrganizationID string          `json:"organization_id"`
+	User           string          `json:"user"` // user id, or the email when the user was named only by email and never resolved
+	FinishedAt     time.Time       `json:"finished_at"`
+	Results        []report.Result `json:"results"`
+}
+
+// Key identifies an entry's group.
+func (e Entry) Key() string {
+	return e.OrganizationID + "\x00" + e.User
+}
+
+// Done reports whether the group needs no further work on resume: every
+// result is removed, absent or not_found. An entry without results is not
+// done: no finished group has zero triples, so it can only come from a bug,
+// and doing the group again is safe because removing a role is idempotent.
+func (e Entry) Done() bool {
+	if len(e.Results) == 0 {
+		return false
+	}
+	for _, res := range e.Results {
+		switch res.Status {
+		case report.Removed, report.Absent, report.NotFound:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Latest returns, per group key, the last entry recorded for it: a resumed
+// run appends a new entry for every group it retries, and the newest one
+// tells what is true now.
+func Latest(entries []Entry) map[string]Entry {
+	latest := make(map[string]Entry, len(entries))
+	for _, e := range entries {
+		latest[e.Key()] = e
+	}
+	return latest
+}
+
+// Mismatch compares a journal header with the current run; it returns ""
+// when they match, else the reasons, joined by "; ". The tool version and
+// the input path are not compared: resuming with a newer binary or a moved
+// file is fine as long as the input's content is the same. PlanDigest is
+// compared only when want has one.
+func Mismatch(journal, want Header) string {
+	var reasons []string
+	if journal.Journal != formatVersion {
+		reasons = append(reasons, fmt.Sprintf("the journal has format version %d, this rolesweep reads version %d", journal.Journal, formatVersion))
+	}
+	if canonicalDomain(journal.Domain) != canonicalDomain(want.Domain) {
+		reasons = append(reasons, fmt.Sprintf("the journal is for tenant %s, not %s", orNone(journal.Domain), orNone(want.Domain)))
+	}
+	if journal.InputSHA256 != want.InputSHA256 {
+		reasons = append(reasons, fmt.Sprintf("the input changed since the journal was written (sha256 %s ≠ %s)", short(journal.InputSHA256), short(want.InputSHA256)))
+	}
+	if want.PlanDigest != "" && journal.PlanDigest != want.PlanDigest {
+		reasons = append(reasons, fmt.Sprintf("the plan changed since the journal was written (plan_digest %s ≠ %s)", short(journal.PlanDigest), short(want.PlanDigest)))
+	}
+	return strings.Join(reasons, "; ")
+}
+
+// canonicalDomain lets "acme.eu.auth0.com", "ACME.eu.auth0.com" and
+// "https://acme.eu.auth0.com/" name the same tenant: the contract says a
+// bare host means https. http:// stays distinct (loopback sandboxes only).
+func canonicalDomain(domain string) string {
+	d := strings.ToLower(strings.TrimSpace(domain))
+	d = strings.TrimPrefix(d, "https://")
+	return strings.TrimRight(d, "/")
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// short abbreviates a hex digest, keeping an algorithm prefix such as the
+// plan digest's "sha256:"; 12 digits are plenty to see that two differ.
+func short(digest string) string {
+	if digest == "" {
+		return "(none)"
+	}
+	prefix, hexDigits := "", digest
+	if i := strings.IndexByte(digest, ':'); i >= 0 {
+		prefix, hexDigits = digest[:i+1], digest[i+1:]
+	}
+	if len(hexDigits) <= 12 {
+		return digest
+	}
+	return prefix + hexDigits[:12] + "…"
+}
+
+// DefaultPath is the journal path next to a report path: "x.json" →
+// "x.journal.jsonl"; "" (or "-") → "rolesweep-journal-<UTC time>.jsonl".
+func DefaultPath(reportPath string, now time.Time) string {
+	if reportPath == "" || reportPath == "-" {
+		return "rolesweep-journal-" + now.UTC().Format("20060102T150405Z") + ".jsonl"
+	}
+	return strings.TrimSuffix(reportPath, filepath.Ext(reportPath)) + ".journal.jsonl"
+}
+
+// Writer appends entries to a journal. It is safe for concurrent use.
+//
+// Concurrent Records share fsyncs (group commit): each line is written under
+// a lock, then one fsync covers every line written before it started, so
+// workers on a slow disk wait for one flush rather than queueing for one
+// each.
+//
+// Once a write or fsync fails the Writer refuses further records: after a
+// failed fsync Linux may report the next one as successful even though the
+// data was lost, so the journal can no longer promise anything.
+type Writer struct {
+	path string
+
+	// syncMu serialises fsyncs and Close; when both are held it is taken
+	// before mu.
+	syncMu sync.Mutex
+	synced uint64 // lines covered by the last successful fsync
+
+	mu      sync.Mutex
+	f       *os.File // nil once closed
+	size    int64    // bytes of complete lines in the file
+	written uint64   // lines written by this Writer
+	err     error    // sticky: the first write or fsync failure
+}
+
+// Create starts a new journal at path, writes the header line and fsyncs the
+// file and its directory. It refuses to overwrite an existing non-empty file.
+// The file is made mode 0600 because it holds user ids and emails.
+func Create(path string, h Header) (*Writer, error) {
+	created := true
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL|os.O_APPEND, fileMode)
+	if errors.Is(err, os.ErrExist) {
+		// An existing empty file (touch, mktemp) is fine to take over.
+		created = false
+		f, err = os.OpenFile(path, os.O_RDWR|os.O_APPEND, fileMode)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create journal: %w", err)
+	}
+	fail := func(err error) (*Writer, error) {
+		f.Close()
+		if created {
+			os.Remove(path)
+		}
+		return nil, err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		return fail(fmt.Errorf("create journal: %w", err))
+	}
+	if !info.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("journal %s is not a regular file", path)
+	}
+	if info.Size() > 0 {
+		f.Close()
+		return nil, fmt.Errorf("journal %s already exists and is not empty: to continue that run use --resume %s, or choose another journal path", path, path)
+	}
+	if !created {
+		if err := f.Chmod(fileMode); err != nil {
+			return fail(fmt.Errorf("create journal: %w", err))
+		}
+	}
+
+	h.Journal = formatVersion
+	line, err := json.Marshal(h)
+	if err != nil {
+		return fail(fmt.Errorf("journal %s: encode header: %w", path, err))
+	}
+	line = append(line, '\n')
+	if _, err := f.Write(line); err != nil {
+		if !created {
+			f.Truncate(0)
+		}
+		return fail(fmt.Errorf("journal %s: write header: %w", path, err))
+	}
+	if err := f.Sync(); err != nil {
+		return fail(fmt.Errorf("journal %s: fsync: %w", path, err))
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return fail(fmt.Errorf("journal %s: fsync directory: %w", path, err))
+	}
+	return &Writer{path: path, f: f, size: int64(len(line))}, nil
+}
+
+// syncDir makes a new file's directory entry durable, so that the journal
+// itself survives the crash it is meant to survive.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil // directories cannot be opened for fsync there
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Reopen opens an existing journal for appending, as --resume does. It
+// validates the journal as Read does; a torn last line (a crash mid-write) is
+// truncated away first, so that later appends stay line-aligned.
+func Reopen(path string) (*Writer, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	_, _, validEnd, err := scan(path, f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	if info.Size() != validEnd {
+		if err := f.Truncate(validEnd); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("journal %s: cut off torn last line: %w", path, err)
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("journal %s: fsync: %w", path, err)
+		}
+	}
+	return &Writer{path: path, f: f, size: validEnd}, nil
+}
+
+// Record appends e as a single JSON line with one write call and returns
+// once it is fsynced, so a crash loses at most the groups still in flight.
+// A zero FinishedAt is set to the current time.
+func (w *Writer) Record(e Entry) error {
+	if e.User == "" {
+		return fmt.Errorf("journal %s: entry has no user", w.path)
+	}
+	if e.FinishedAt.IsZero() {
+		e.FinishedAt = time.Now().UTC()
+	}
+	line, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("journal %s: encode entry: %w", w.path, err)
+	}
+	line = append(line, '\n')
+
+	w.mu.Lock()
+	if err := w.unusable(); err != nil {
+		w.mu.Unlock()
+		return err
+	}
+	n, err := w.f.Write(line)
+	if err != nil {
+		// Cut a partial line off so the file stays readable for --resume.
+		if n > 0 {
+			w.f.Truncate(w.size)
+		}
+		w.err = fmt.Errorf("journal %s: write: %w", w.path, err)
+		w.mu.Unlock()
+		return w.err
+	}
+	w.size += int64(n)
+	w.written++
+	seq := w.written
+	w.mu.Unlock()
+
+	return w.syncThrough(seq)
+}
+
+// unusable returns why no more lines may be written, or nil. w.mu is held.
+func (w *Writer) unusable() error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.f == nil {
+		return fmt.Errorf("journal %s: %w", w.path, os.ErrClosed)
+	}
+	return nil
+}
+
+// syncThrough returns once line seq is durable, fsyncing unless another
+// caller's fsync already covered it.
+func (w *Writer) syncThrough(seq uint64) error {
+	w.syncMu.Lock()
+	defer w.syncMu.Unlock()
+	if w.synced >= seq {
+		return nil
+	}
+	w.mu.Lock()
+	err := w.unusable()
+	target := w.written
+	f := w.f
+	w.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		w.mu.Lock()
+		if w.err == nil {
+			w.err = fmt.Errorf("journal %s: fsync: %w", w.path, err)
+		}
+		err = w.err
+		w.mu.Unlock()
+		return err
+	}
+	w.synced = target
+	return nil
+}
+
+// Close fsyncs and closes the journal. It returns the error that stopped
+// Record, if any, so a caller that only checks Close still learns the journal
+// is incomplete. Closing twice is not an error.
+func (w *Writer) Close() error {
+	w.syncMu.Lock()
+	defer w.syncMu.Unlock()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return nil
+	}
+	var syncErr error
+	if w.err == nil && w.synced < w.written {
+		if err := w.f.Sync(); err != nil {
+			syncErr = fmt.Errorf("journal %s: fsync: %w", w.path, err)
+		} else {
+			w.synced = w.written
+		}
+	}
+	closeErr := w.f.Close()
+	w.f = nil
+	if w.err != nil {
+		return w.err
+	}
+	if syncErr != nil {
+		return syncErr
+	}
+	if closeErr != nil {
+		return fmt.Errorf("journal %s: close: %w", w.path, closeErr)
+	}
+	return nil
+}
+
+// Read loads a journal: the header and every complete entry. A torn last
+// line — no trailing newline, or invalid JSON on the last line only — is
+// ignored, as it is what a crash mid-write leaves. Invalid JSON on any
+// earlier line is an error naming the file and line, as is a missing or
+// empty file or a first line that is not a journal header.
+func Read(path string) (Header, []Entry, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Header{}, nil, fmt.Errorf("read journal: %w", err)
+	}
+	defer f.Close()
+	h, entries, _, err := scan(path, f)
+	return h, entries, err
+}
+
+// scan parses a journal from r and also returns validEnd, the byte offset
+// just past the last line that is kept: what Reopen truncates to.
+func scan(path string, r io.Reader) (Header, []Entry, int64, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var (
+		h        Header
+		entries  []Entry
+		validEnd int64
+		lineNo   int
+		// badLine is an invalid newline-terminated line: harmless if it
+		// turns out to be the last line of the file, an error otherwise.
+		badLine int
+		badErr  error
+	)
+	for {
+		// ReadBytes, not bufio.Scanner: a group with thousands of roles
+		// makes a line longer than any fixed buffer.
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 && badLine != 0 {
+			return Header{}, nil, 0, fmt.Errorf("journal %s:%d: %v", path, badLine, badErr)
+		}
+		if err == io.EOF {
+			// line, if any, has no newline: torn by a crash, or a header
+			// that never got written completely.
+			if lineNo == 0 {
+				if len(line) == 0 {
+					return Header{}, nil, 0, fmt.Errorf("journal %s is empty", path)
+				}
+				return Header{}, nil, 0, fmt.Errorf("journal %s has no complete header line (was it written by rolesweep?)", path)
+			}
+			return h, entries, validEnd, nil
+		}
+		if err != nil {
+			return Header{}, nil, 0, fmt.Errorf("read journal %s: %w", path, err)
+		}
+		lineNo++
+		if lineNo == 1 {
+			h, err = decodeHeader(line)
+			if err != nil {
+				return Header{}, nil, 0, fmt.Errorf("journal %s: first line is not a rolesweep journal header: %v", path, err)
+			}
+			validEnd += int64(len(line))
+			continue
+		}
+		e, err := decodeEntry(line)
+		if err != nil {
+			badLine, badErr = lineNo, err
+			continue
+		}
+		entries = append(entries, e)
+		validEnd += int64(len(line))
+	}
+}
+
+func decodeHeader(line []byte) (Header, error) {
+	// The version is checked before the strict decode, so that a journal
+	// from a newer rolesweep says so instead of naming an unknown field.
+	var probe struct {
+		Journal *int `json:"rolesweep_journal"`
+	}
+	if err := json.Unmarshal(line, &probe); err != nil {
+		return Header{}, err
+	}
+	if probe.Journal == nil {
+		return Header{}, errors.New(`no "rolesweep_journal" field`)
+	}
+	if *probe.Journal != formatVersion {
+		return Header{}, fmt.Errorf("format version %d, this rolesweep reads version %d", *probe.Journal, formatVersion)
+	}
+	var h Header
+	if err := strictUnmarshal(line, &h); err != nil {
+		return Header{}, err
+	}
+	return h, nil
+}
+
+func decodeEntry(line []byte) (Entry, error) {
+	var e Entry
+	if err := strictUnmarshal(line, &e); err != nil {
+		return Entry{}, fmt.Errorf("invalid entry: %v", err)
+	}
+	if e.User == "" {
+		return Entry{}, errors.New(`invalid entry: no "user"`)
+	}
+	return e, nil
+}
+
+// strictUnmarshal rejects unknown fields and trailing data: a line that is
+// not exactly one entry (two lines run together, a header pasted into the
+// middle) is corruption, not something to guess about.
+func strictUnmarshal(line []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("trailing data after the JSON object")
+	}
+	return nil
+}

@@ -1,0 +1,291 @@
+// Command rolesweep removes Auth0 roles from users in bulk. See README.md and
+// the contract for the commands; this file only wires the command line.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/rolesweep/rolesweep/input"
+	"github.com/rolesweep/rolesweep/management"
+	"github.com/rolesweep/rolesweep/reconcile"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "v0.1.0"
+
+func toolName() string { return "rolesweep " + version }
+
+// env is everything a command touches outside its arguments, so that tests
+// run every command in-process.
+type env struct {
+	stdin   io.Reader
+	stdout  io.Writer
+	stderr  io.Writer
+	signals <-chan os.Signal // interrupts; nil in tests that send none
+	now     func() time.Time
+	// progressEvery is how often a non-terminal run logs its progress.
+	progressEvery time.Duration
+	// terminal reports whether the given stream is an interactive terminal.
+	terminal func(any) bool
+}
+
+func main() {
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	os.Exit(run(context.Background(), os.Args, env{
+		stdin:         os.Stdin,
+		stdout:        os.Stdout,
+		stderr:        os.Stderr,
+		signals:       signals,
+		now:           time.Now,
+		progressEvery: 10 * time.Second,
+		terminal:      isTerminal,
+	}))
+}
+
+// Exit codes, as the contract defines them.
+const (
+	exitOK       = 0
+	exitFailures = 1
+	exitInvalid  = 2
+	exitAborted  = 3
+)
+
+// usageError is invalid usage or configuration: nothing was sent.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// failuresError says the run finished with at least one failed role.
+type failuresError struct{ failed int }
+
+func (e *failuresError) Error() string { return fmt.Sprintf("%d roles failed", e.failed) }
+
+// exitCode is the one place that maps an error to the contract's exit codes.
+func exitCode(err error) int {
+	var (
+		failures *failuresError
+		abort    *reconcile.AbortError
+	)
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &failures):
+		return exitFailures
+	case errors.As(err, &abort):
+		return exitAborted
+	default:
+		// Input, usage and configuration errors, and anything else that
+		// happens before a request is sent.
+		return exitInvalid
+	}
+}
+
+func run(ctx context.Context, args []string, e env) int {
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.terminal == nil {
+		e.terminal = func(any) bool { return false }
+	}
+	if e.progressEvery == 0 {
+		e.progressEvery = 10 * time.Second
+	}
+	app := newApp(e)
+	err := app.RunContext(ctx, reorderArgs(app, args))
+	if err != nil {
+		var failures *failuresError
+		if !errors.As(err, &failures) { // the summary already said it
+			fmt.Fprintln(e.stderr, "rolesweep: "+indentLines(err.Error()))
+		}
+	}
+	return exitCode(err)
+}
+
+func indentLines(s string) string { return strings.ReplaceAll(s, "\n", "\n  ") }
+
+var (
+	inputFormatFlag = &cli.StringFlag{Name: "input-format", Usage: "csv or yaml; required when FILE is -"}
+	extraColsFlag   = &cli.BoolFlag{Name: "allow-extra-columns", Usage: "ignore CSV columns rolesweep does not know (exports from review tools)"}
+)
+
+func tenantFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "domain", EnvVars: []string{"AUTH0_DOMAIN"}, Usage: "tenant: acme.eu.auth0.com, host:port (https) or a full URL; http:// only on loopback"},
+		&cli.StringFlag{Name: "client-id", EnvVars: []string{"AUTH0_CLIENT_ID"}, Usage: "client-credentials client id"},
+		&cli.StringFlag{Name: "client-secret", EnvVars: []string{"AUTH0_CLIENT_SECRET"}, Usage: "client-credentials secret (prefer the environment variable)"},
+		&cli.StringFlag{Name: "api-token", EnvVars: []string{"AUTH0_API_TOKEN"}, Usage: "pre-issued Management API token (prefer the environment variable)"},
+		&cli.IntFlag{Name: "concurrency", Value: 32, Usage: "requests in flight at most"},
+		&cli.Float64Flag{Name: "rate", Usage: "hard cap in requests per second (default: none; pace from the tenant's rate-limit headers)"},
+		&cli.IntFlag{Name: "max-retries", Value: 5, Usage: "retries per request for 429, 5xx and network errors; then failed"},
+		&cli.Float64Flag{Name: "reserve", Usage: "percent of the tenant's rate-limit bucket to leave to other clients"},
+		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress display and no info logs"},
+	}
+}
+
+func newApp(e env) *cli.App {
+	return &cli.App{
+		Name:                      "rolesweep",
+		Usage:                     "remove Auth0 roles from users in bulk, with a dry-run plan and an audit report",
+		Version:                   version,
+		Writer:                    e.stdout,
+		ErrWriter:                 e.stderr,
+		HideHelpCommand:           true,
+		DisableSliceFlagSeparator: true,
+		ExitErrHandler:            func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usagef("%v", err)
+		},
+		Commands: []*cli.Command{
+			{
+				Name:      "validate",
+				Usage:     "parse and validate the input; print a short summary (no network)",
+				ArgsUsage: "FILE",
+				Flags:     []cli.Flag{inputFormatFlag, extraColsFlag},
+				Action:    func(c *cli.Context) error { return cmdValidate(c, e) },
+			},
+			{
+				Name:      "plan",
+				Usage:     "dry run: print what would be removed; change nothing",
+				ArgsUsage: "FILE",
+				Flags: append([]cli.Flag{
+					inputFormatFlag, extraColsFlag,
+					&cli.StringFlag{Name: "format", Value: "text", Usage: "text, json, markdown or csv"},
+					&cli.StringFlag{Name: "out", Usage: "also save the plan as JSON, for a later apply --plan"},
+					&cli.BoolFlag{Name: "check", Usage: "read each user's current roles and resolve emails and role names (network)"},
+				}, tenantFlags()...),
+				Action: func(c *cli.Context) error { return cmdPlan(c, e) },
+			},
+			{
+				Name:      "apply",
+				Usage:     "remove the roles and write the report",
+				ArgsUsage: "FILE | --plan PLAN.json",
+				Flags: append([]cli.Flag{
+					inputFormatFlag, extraColsFlag,
+					&cli.StringFlag{Name: "plan", Usage: "apply a plan saved by plan --out; refused if it was edited"},
+					&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation (required when stdin is not a terminal)"},
+					&cli.BoolFlag{Name: "check", Usage: "read each user's current roles first; unassigned roles become absent"},
+					&cli.BoolFlag{Name: "verify", Usage: "read back after removing; a role still assigned becomes failed"},
+					&cli.IntFlag{Name: "max-removals", Value: -1, Usage: "refuse (exit 3, nothing sent) when the plan would remove more than N roles"},
+					&cli.StringSliceFlag{Name: "report", Usage: "report path; .json, .csv or .md; may be repeated"},
+					&cli.StringFlag{Name: "journal", Usage: "journal path (default: next to the first report)"},
+					&cli.StringFlag{Name: "resume", Usage: "resume the run recorded in this journal"},
+					&cli.StringSliceFlag{Name: "protect-user", Usage: "user id whose roles must never be removed; may be repeated"},
+					&cli.StringSliceFlag{Name: "protect-role", Usage: "role id that must never be removed; may be repeated"},
+					&cli.StringFlag{Name: "protect", Usage: "CSV file of user_id and/or role_id columns that must never be removed"},
+				}, tenantFlags()...),
+				Action: func(c *cli.Context) error { return cmdApply(c, e) },
+			},
+			{
+				Name:  "sandbox",
+				Usage: "serve a simulated Auth0 tenant on loopback, for rehearsals, demos and tests",
+				Flags: sandboxFlags(),
+				Action: func(c *cli.Context) error {
+					return cmdSandbox(c, e)
+				},
+			},
+		},
+	}
+}
+
+// reorderArgs moves a command's flags in front of its positional arguments,
+// so that `rolesweep apply removals.csv --yes` works as users type it:
+// urfave/cli stops parsing flags at the first positional argument.
+func reorderArgs(app *cli.App, args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	var cmd *cli.Command
+	ci := -1
+	for i := 1; i < len(args); i++ {
+		if c := app.Command(args[i]); c != nil {
+			cmd, ci = c, i
+			break
+		}
+		if !strings.HasPrefix(args[i], "-") {
+			return args
+		}
+	}
+	if cmd == nil {
+		return args
+	}
+	takesValue := map[string]bool{}
+	for _, f := range cmd.Flags {
+		_, isBool := f.(*cli.BoolFlag)
+		for _, n := range f.Names() {
+			takesValue[n] = !isBool
+		}
+	}
+	var flags, positional []string
+	rest := args[ci+1:]
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		if a == "--" {
+			positional = append(positional, rest[i+1:]...)
+			break
+		}
+		if a == "-" || !strings.HasPrefix(a, "-") {
+			positional = append(positional, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if !strings.Contains(name, "=") && takesValue[name] && i+1 < len(rest) {
+			i++
+			flags = append(flags, rest[i])
+		}
+	}
+	out := append([]string{}, args[:ci+1]...)
+	out = append(out, flags...)
+	if len(positional) > 0 {
+		out = append(out, "--")
+		out = append(out, positional...)
+	}
+	return out
+}
+
+// readInput reads and validates the command's FILE argument.
+func readInput(c *cli.Context, e env) (*input.Source, error) {
+	if c.NArg() != 1 {
+		return nil, usagef("%s needs exactly one FILE argument (use - for standard input)", c.Command.Name)
+	}
+	opts := input.Options{
+		Format:            input.Format(strings.ToLower(c.String("input-format"))),
+		AllowExtraColumns: c.Bool("allow-extra-columns"),
+	}
+	if opts.Format != "" && opts.Format != input.CSV && opts.Format != input.YAML {
+		return nil, usagef("--input-format must be csv or yaml, not %q", c.String("input-format"))
+	}
+	path := c.Args().First()
+	if path == "-" {
+		if opts.Format == "" {
+			return nil, usagef("reading standard input (-) needs --input-format csv or yaml")
+		}
+		return input.Read(e.stdin, path, opts)
+	}
+	return input.ReadFile(path, opts)
+}
+
+// clientConfig gathers the tenant flags; secrets stay in the config only.
+func clientConfig(c *cli.Context) management.Config {
+	return management.Config{
+		Domain:       c.String("domain"),
+		APIToken:     c.String("api-token"),
+		ClientID:     c.String("client-id"),
+		ClientSecret: c.String("client-secret"),
+		UserAgent:    "rolesweep/" + version,
+	}
+}

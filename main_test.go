@@ -1,0 +1,441 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rolesweep/rolesweep/input"
+	"github.com/rolesweep/rolesweep/report"
+	"github.com/rolesweep/rolesweep/sandbox"
+)
+
+// syncBuffer is written by the command and read by the test while it runs.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+type invocation struct {
+	stdin   string
+	signals chan os.Signal
+}
+
+func rolesweep(t *testing.T, inv invocation, args ...string) result {
+	t.Helper()
+	var stdout, stderr syncBuffer
+	code := run(context.Background(), append([]string{"rolesweep"}, args...), env{
+		stdin:         strings.NewReader(inv.stdin),
+		stdout:        &stdout,
+		stderr:        &stderr,
+		signals:       inv.signals,
+		progressEvery: time.Hour,
+	})
+	return result{code, stdout.String(), stderr.String()}
+}
+
+// tenant starts a sandbox seeded from an input file, as `rolesweep sandbox
+// --from-input` does, behind a real loopback server.
+func startTenant(t *testing.T, opts sandbox.Options, inputPath string) (*sandbox.Tenant, string) {
+	t.Helper()
+	tn := sandbox.New(opts)
+	if inputPath != "" {
+		src, err := input.ReadFile(inputPath, input.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs := make([]sandbox.Removal, len(src.Rows))
+		for i, r := range src.Rows {
+			rs[i] = sandbox.Removal{UserID: r.UserID, UserEmail: r.UserEmail, RoleID: r.RoleID, RoleName: r.RoleName, OrganizationID: r.OrganizationID}
+		}
+		catalogue, err := readRoleCatalogue("testdata/roles.csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tn.SeedFromRemovals(rs, catalogue)
+	}
+	srv := httptest.NewServer(tn)
+	t.Cleanup(srv.Close)
+	return tn, srv.URL
+}
+
+func readReport(t *testing.T, path string) *report.Report {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := report.ReadJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// checkComplete asserts that every distinct input triple is in the report
+// exactly once and that the counts add up.
+func checkComplete(t *testing.T, r *report.Report, inputPath string) {
+	t.Helper()
+	src, err := input.ReadFile(inputPath, input.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := map[int]int{}
+	for _, res := range r.Results {
+		for _, l := range res.Lines {
+			lines[l]++
+		}
+	}
+	for _, row := range src.Rows {
+		if lines[row.Line] != 1 {
+			t.Errorf("input line %d appears %d times in the report", row.Line, lines[row.Line])
+		}
+	}
+	s := r.Summary
+	if sum := s.Removed + s.Absent + s.NotFound + s.Failed + s.Skipped; sum != s.Roles || s.Roles != len(r.Results) {
+		t.Errorf("status counts add up to %d, roles %d, results %d", sum, s.Roles, len(r.Results))
+	}
+	if s.Roles+s.Duplicates != len(src.Rows) {
+		t.Errorf("roles %d + duplicates %d != input rows %d", s.Roles, s.Duplicates, len(src.Rows))
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, f := range []string{"testdata/removals.csv", "testdata/removals.yaml"} {
+		got := rolesweep(t, invocation{}, "validate", f)
+		want := f + ": valid: 25 rows, 24 roles to remove from 13 users (1 duplicate row merged)\n"
+		if strings.HasSuffix(f, ".yaml") {
+			want = strings.Replace(want, "25 rows", "14 rows", 1)
+		}
+		if got.code != 0 || got.stdout != want {
+			t.Errorf("validate %s = %d %q %q, want %q", f, got.code, got.stdout, got.stderr, want)
+		}
+	}
+	got := rolesweep(t, invocation{}, "validate", "testdata/invalid/bad-ids.csv")
+	if got.code != 2 || !strings.Contains(got.stderr, "testdata/invalid/bad-ids.csv:4:33: role_id \"rol_123\" is not a role id") {
+		t.Errorf("invalid input: %d %q", got.code, got.stderr)
+	}
+	csv, _ := os.ReadFile("testdata/removals.csv")
+	got = rolesweep(t, invocation{stdin: string(csv)}, "validate", "-", "--input-format", "csv")
+	if got.code != 0 || !strings.HasPrefix(got.stdout, "-: valid: 25 rows") {
+		t.Errorf("stdin: %d %q %q", got.code, got.stdout, got.stderr)
+	}
+	for _, args := range [][]string{{"validate"}, {"validate", "a.csv", "b.csv"}, {"validate", "-"}, {"validate", "x.txt"}, {"validate", "--bogus", "testdata/removals.csv"}, {"nope"}} {
+		if got := rolesweep(t, invocation{}, args...); got.code != 2 {
+			t.Errorf("%v: exit %d, want 2 (%q)", args, got.code, got.stderr)
+		}
+	}
+}
+
+func TestPlanOfflineFormats(t *testing.T) {
+	got := rolesweep(t, invocation{}, "plan", "testdata/removals.csv", "--format", "json")
+	if got.code != 0 {
+		t.Fatalf("exit %d: %s", got.code, got.stderr)
+	}
+	r, err := report.ReadJSON(strings.NewReader(got.stdout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Command != "plan" || r.Domain != "" || r.Summary.Remove != 24 || r.PlanDigest != report.Digest(r) {
+		t.Errorf("plan = %+v", r.Summary)
+	}
+	for _, res := range r.Results {
+		if res.Status != report.PlanRemove {
+			t.Errorf("offline plan status %q for %+v", res.Status, res)
+		}
+	}
+	for format, want := range map[string]string{"text": "rol_NHBmr6NkzbRcHob1", "csv": "rol_NHBmr6NkzbRcHob1", "markdown": "| remove | 24 |"} {
+		if got := rolesweep(t, invocation{}, "plan", "--format", format, "testdata/removals.yaml"); got.code != 0 || !strings.Contains(got.stdout, want) {
+			t.Errorf("--format %s: %d %q", format, got.code, got.stderr)
+		}
+	}
+}
+
+func TestApplyRemovesEverythingAndReportsIt(t *testing.T) {
+	tn, url := startTenant(t, sandbox.Options{}, "testdata/removals.csv")
+	dir := t.TempDir()
+	jsonPath, csvPath, mdPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.csv"), filepath.Join(dir, "r.md")
+	got := rolesweep(t, invocation{}, "apply", "testdata/removals.csv", "--yes", "--domain", url, "--api-token", tn.Token(),
+		"--report", jsonPath, "--report", csvPath, "--report", mdPath, "--quiet")
+	if got.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", got.code, got.stdout, got.stderr)
+	}
+	r := readReport(t, jsonPath)
+	checkComplete(t, r, "testdata/removals.csv")
+	if r.Outcome != report.Completed || r.Summary.Removed != 24 || r.Summary.Users != 13 || r.Summary.Duplicates != 1 {
+		t.Errorf("summary = %+v, outcome %s", r.Summary, r.Outcome)
+	}
+	for _, u := range tn.State().Users {
+		if !reflect.DeepEqual(u.Roles, []string{survivorOf(t, tn)}) {
+			t.Errorf("%s still holds %v", u.UserID, u.Roles)
+		}
+	}
+	for _, p := range []string{csvPath, mdPath, strings.TrimSuffix(jsonPath, ".json") + ".journal.jsonl"} {
+		if _, err := os.Stat(p); err != nil {
+			t.Error(err)
+		}
+	}
+	if !strings.Contains(got.stdout, "completed: removed 24") {
+		t.Errorf("summary line missing: %q", got.stdout)
+	}
+}
+
+func survivorOf(t *testing.T, tn *sandbox.Tenant) string {
+	for _, r := range tn.State().Roles {
+		if r.Name == sandbox.SurvivorRoleName {
+			return r.ID
+		}
+	}
+	t.Fatal("no survivor role in the sandbox")
+	return ""
+}
+
+func TestApplyNeedsConfirmation(t *testing.T) {
+	tn, url := startTenant(t, sandbox.Options{}, "testdata/removals.csv")
+	got := rolesweep(t, invocation{}, "apply", "testdata/removals.csv", "--domain", url, "--api-token", tn.Token(), "--report", filepath.Join(t.TempDir(), "r.json"))
+	if got.code != 2 || !strings.Contains(got.stderr, "--yes") {
+		t.Errorf("without --yes: %d %q", got.code, got.stderr)
+	}
+	if n := tn.Stats().Total; n != 0 {
+		t.Errorf("%d requests sent without confirmation", n)
+	}
+}
+
+func TestApplyRefusesBadConfigurationBeforeSending(t *testing.T) {
+	tn, url := startTenant(t, sandbox.Options{}, "testdata/removals.csv")
+	dir := t.TempDir()
+	cases := [][]string{
+		{"--domain", "http://acme.eu.auth0.com", "--api-token", "x"},
+		{"--domain", url},
+		{"--domain", url, "--api-token", tn.Token(), "--client-id", "a", "--client-secret", "b"},
+		{"--domain", url, "--api-token", tn.Token(), "--concurrency", "0"},
+		{"--domain", url, "--api-token", tn.Token(), "--report", filepath.Join(dir, "r.txt")},
+		{"--domain", url, "--api-token", tn.Token(), "--protect-role", "rol_NHBmr6NkzbRcHob1"},
+	}
+	for _, c := range cases {
+		args := append([]string{"apply", "testdata/removals.csv", "--yes", "--quiet"}, c...)
+		if len(c) < 5 || c[4] != "--report" {
+			args = append(args, "--report", filepath.Join(dir, "r.json"))
+		}
+		if got := rolesweep(t, invocation{}, args...); got.code != 2 {
+			t.Errorf("%v: exit %d, want 2: %s", c, got.code, got.stderr)
+		}
+	}
+	if n := tn.Stats().Total; n != 0 {
+		t.Errorf("%d requests sent", n)
+	}
+}
+
+func TestProtectionListsEveryOffendingLine(t *testing.T) {
+	tn, url := startTenant(t, sandbox.Options{}, "testdata/removals.csv")
+	protect := filepath.Join(t.TempDir(), "protect.csv")
+	os.WriteFile(protect, []byte("user_id,role_id,reason\nauth0|6123bc45de67f8001234abcd,,break-glass admin\n,rol_Hs3KdV9nFj6Tq1Xa,auditors keep read access\n"), 0o600)
+	got := rolesweep(t, invocation{}, "apply", "testdata/removals.csv", "--yes", "--domain", url, "--api-token", tn.Token(), "--protect", protect, "--report", filepath.Join(t.TempDir(), "r.json"))
+	if got.code != 2 {
+		t.Fatalf("exit %d: %s", got.code, got.stderr)
+	}
+	for _, line := range []string{":6:", ":11:", ":12:", ":13:", ":14:", ":15:", ":18:", ":26:"} {
+		if !strings.Contains(got.stderr, "testdata/removals.csv"+line) {
+			t.Errorf("line %s not named:\n%s", line, got.stderr)
+		}
+	}
+	if n := tn.Stats().Total; n != 0 {
+		t.Errorf("%d requests sent", n)
+	}
+	// A protected role named by name is caught once the name resolves.
+	got = rolesweep(t, invocation{stdin: "user_id,role_name\nauth0|64b2e9f0a7c3d5001e2f4a6b,Billing Admin\n"}, "apply", "-", "--input-format", "csv", "--yes", "--domain", url, "--api-token", tn.Token(), "--protect-role", "rol_NHBmr6NkzbRcHob1", "--report", filepath.Join(t.TempDir(), "r.json"))
+	if got.code != 2 || !strings.Contains(got.stderr, "-:2: refusing to remove rol_NHBmr6NkzbRcHob1") {
+		t.Errorf("name-resolved protection: %d %s", got.code, got.stderr)
+	}
+	if n := tn.Stats().Requests["DELETE /api/v2/users/{id}/roles"]; len(n) != 0 {
+		t.Errorf("removals sent: %v", n)
+	}
+}
+
+func TestMaxRemovalsGuard(t *testing.T) {
+	tn, url := startTenant(t, sandbox.Options{}, "testdata/removals.csv")
+	path := filepath.Join(t.TempDir(), "r.json")
+	got := rolesweep(t, invocation{}, "apply", "testdata/removals.csv", "--yes", "--domain", url, "--api-token", tn.Token(), "--max-removals", "10", "--report", path)
+	if got.code != 3 {
+		t.Fatalf("exit %d: %s", got.code, got.stderr)
+	}
+	r := readReport(t, path)
+	if r.Outcome != report.Aborted || r.Summary.Skipped != 24 || !strings.Contains(r.AbortReason, "--max-removals 10") {
+		t.Errorf("report: %s %q %+v", r.Outcome, r.AbortReason, r.Summary)
+	}
+	if n := tn.Stats().Total; n != 0 {
+		t.Errorf("%d requests sent", n)
+	}
+}
+
+func TestRetriesExhaustedExitOne(t *testing.T) {
+	tn, url := startTenant(t, sandbox.Options{}, "testdata/removals.csv")
+	tn.SetFailNext(1000, 503)
+	path := filepath.Join(t.TempDir(), "r.json")
+	got := rolesweep(t, invocation{}, "apply", "testdata/removals.csv", "--yes", "--domain", url, "--api-token", tn.Token(), "--max-retries", "1", "--report", path, "--quiet")
+	if got.code != 1 {
+		t.Fatalf("exit %d: %s %s", got.code, got.stdout, got.stderr)
+	}
+	r := readReport(t, path)
+	checkComplete(t, r, "testdata/removals.csv")
+	if r.Outcome != report.CompletedWithFailures || r.Summary.Failed == 0 {
+		t.Errorf("outcome %s %+v", r.Outcome, r.Summary)
+	}
+}
+
+func TestUnauthorizedAbortsWithExitThree(t *testing.T) {
+	tn, url := startTenant(t, sandbox.Options{}, "testdata/removals.csv")
+	tn.RevokeTokens()
+	path := filepath.Join(t.TempDir(), "r.json")
+	got := rolesweep(t, invocation{}, "apply", "testdata/removals.csv", "--yes", "--domain", url, "--api-token", tn.Token(), "--report", path, "--quiet")
+	if got.code != 3 {
+		t.Fatalf("exit %d: %s %s", got.code, got.stdout, got.stderr)
+	}
+	r := readReport(t, path)
+	checkComplete(t, r, "testdata/removals.csv")
+	if r.Outcome != report.Aborted || r.Summary.Skipped == 0 || !strings.Contains(r.AbortReason, "401") {
+		t.Errorf("outcome %s %q %+v", r.Outcome, r.AbortReason, r.Summary)
+	}
+	if n := tn.Stats().Total; n > 4 {
+		t.Errorf("%d requests after the first 401", n)
+	}
+}
+
+func TestInterruptWritesACompleteReport(t *testing.T) {
+	tn, url := startTenant(t, sandbox.Options{Latency: 20 * time.Millisecond}, "testdata/removals.csv")
+	path := filepath.Join(t.TempDir(), "r.json")
+	signals := make(chan os.Signal, 2)
+	go func() {
+		for tn.Stats().RolesRemoved < 3 {
+			time.Sleep(time.Millisecond)
+		}
+		signals <- syscall.SIGINT
+	}()
+	got := rolesweep(t, invocation{signals: signals}, "apply", "testdata/removals.csv", "--yes", "--domain", url, "--api-token", tn.Token(), "--concurrency", "1", "--report", path, "--quiet")
+	if got.code != 3 {
+		t.Fatalf("exit %d: %s %s", got.code, got.stdout, got.stderr)
+	}
+	r := readReport(t, path)
+	checkComplete(t, r, "testdata/removals.csv")
+	if r.Outcome != report.Aborted || r.Summary.Skipped == 0 || r.Summary.Removed == 0 || !strings.Contains(r.AbortReason, "interrupt") {
+		t.Errorf("outcome %s %q %+v", r.Outcome, r.AbortReason, r.Summary)
+	}
+}
+
+func TestClientCredentialsAreRenewedAndSecretsNeverLeak(t *testing.T) {
+	const secret = "s3cr3t-Sh0uld-N3ver-L3ak-9f8e7d"
+	tn, url := startTenant(t, sandbox.Options{ClientID: "rolesweep-ci", ClientSecret: secret, TokenTTL: time.Second, Latency: 25 * time.Millisecond}, "testdata/removals.csv")
+	dir := t.TempDir()
+	jsonPath, mdPath, csvPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.md"), filepath.Join(dir, "r.csv")
+	got := rolesweep(t, invocation{}, "apply", "testdata/removals.csv", "--yes", "--domain", url, "--client-id", "rolesweep-ci", "--client-secret", secret,
+		"--concurrency", "1", "--check", "--verify", "--report", jsonPath, "--report", mdPath, "--report", csvPath, "--log-format", "json")
+	if got.code != 0 {
+		t.Fatalf("exit %d: %s %s", got.code, got.stdout, got.stderr)
+	}
+	if n := tn.Stats().TokensIssued; n < 3 {
+		t.Errorf("%d tokens issued over a run longer than 2 token lifetimes; want renewals", n)
+	}
+	leaks := []string{secret, tn.Token()}
+	texts := map[string]string{"stdout": got.stdout, "stderr": got.stderr}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+		texts[e.Name()] = string(b)
+	}
+	for name, text := range texts {
+		for _, s := range leaks {
+			if strings.Contains(text, s) {
+				t.Errorf("%s contains a secret", name)
+			}
+		}
+	}
+	// A wrong secret: the error names the problem, never the secret.
+	got = rolesweep(t, invocation{}, "apply", "testdata/removals.csv", "--yes", "--domain", url, "--client-id", "rolesweep-ci", "--client-secret", secret+"-wrong", "--report", filepath.Join(dir, "bad.json"))
+	if got.code != 3 || strings.Contains(got.stdout+got.stderr, secret) {
+		t.Errorf("wrong secret: exit %d, output %q %q", got.code, got.stdout, got.stderr)
+	}
+}
+
+func TestReviewedPlanWorkflow(t *testing.T) {
+	tn, url := startTenant(t, sandbox.Options{}, "testdata/removals.csv")
+	dir := t.TempDir()
+	planPath := filepath.Join(dir, "plan.json")
+	got := rolesweep(t, invocation{}, "plan", "testdata/removals.csv", "--check", "--domain", url, "--api-token", tn.Token(), "--out", planPath, "--quiet")
+	if got.code != 0 {
+		t.Fatalf("plan --check: %d %s", got.code, got.stderr)
+	}
+	plan := readReport(t, planPath)
+	if plan.Summary.Remove != 24 || plan.Domain == "" {
+		t.Fatalf("checked plan summary %+v domain %q", plan.Summary, plan.Domain)
+	}
+
+	// Drift: somebody removes one role by hand between review and apply.
+	tn.SetFailNext(0, 500)
+	removeByHand(t, url, tn.Token(), "auth0|5f7c8ec7c33c6c004bbafe82", "rol_NHBmr6NkzbRcHob1")
+
+	// An edited plan is refused.
+	edited := filepath.Join(dir, "edited.json")
+	b, _ := os.ReadFile(planPath)
+	os.WriteFile(edited, bytes.Replace(b, []byte("rol_0bwwCJ6v2x8fYcfz"), []byte("rol_AAAAAAAAAAAAAAAA"), 1), 0o600)
+	if got := rolesweep(t, invocation{}, "apply", "--plan", edited, "--yes", "--domain", url, "--api-token", tn.Token(), "--report", filepath.Join(dir, "x.json")); got.code != 2 || !strings.Contains(got.stderr, "edited") {
+		t.Errorf("edited plan: %d %s", got.code, got.stderr)
+	}
+
+	reportPath := filepath.Join(dir, "report.json")
+	got = rolesweep(t, invocation{}, "apply", "--plan", planPath, "--yes", "--domain", url, "--api-token", tn.Token(), "--report", reportPath, "--quiet")
+	if got.code != 0 {
+		t.Fatalf("apply --plan: %d %s %s", got.code, got.stdout, got.stderr)
+	}
+	r := readReport(t, reportPath)
+	if r.Summary.Removed != 23 || r.Summary.Absent != 1 || r.PlanDigest != plan.PlanDigest || r.Input.SHA256 != plan.Input.SHA256 {
+		t.Errorf("report %+v digest %s", r.Summary, r.PlanDigest)
+	}
+	if !strings.Contains(got.stdout, "drift since the plan: 1 roles planned remove, found absent") {
+		t.Errorf("drift not reported: %q", got.stdout)
+	}
+}
+
+func removeByHand(t *testing.T, url, token, user, role string) {
+	t.Helper()
+	got := rolesweep(t, invocation{stdin: fmt.Sprintf("user_id,role_id\n%s,%s\n", user, role)},
+		"apply", "-", "--input-format", "csv", "--yes", "--domain", url, "--api-token", token, "--report", filepath.Join(t.TempDir(), "hand.json"), "--quiet")
+	if got.code != 0 {
+		t.Fatalf("removing by hand: %d %s", got.code, got.stderr)
+	}
+}
+
+func TestFlagsAfterTheFile(t *testing.T) {
+	got := rolesweep(t, invocation{}, "plan", "testdata/removals.csv", "--format", "json")
+	var r map[string]any
+	if got.code != 0 || json.Unmarshal([]byte(got.stdout), &r) != nil {
+		t.Errorf("flags after FILE: %d %q", got.code, got.stderr)
+	}
+}

@@ -1,0 +1,194 @@
+package pacer
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/rolesweep/rolesweep/management"
+)
+
+// Class is what an error means for the run: whether the attempt is retried,
+// whether every worker pauses, whether the whole run stops.
+type Class int
+
+const (
+	Success     Class = iota
+	Retryable         // 5xx, 408, timeouts, network errors, token-endpoint 5xx/429/network
+	RateLimited       // 429: retryable after a shared pause
+	Auth              // 401, 403, token endpoint 4xx (bad credentials): fatal for the whole run
+	Permanent         // other 4xx: not retried; the item fails
+	Canceled          // the caller's ctx ended
+)
+
+func (c Class) String() string {
+	switch c {
+	case Success:
+		return "success"
+	case Retryable:
+		return "retryable"
+	case RateLimited:
+		return "rate_limited"
+	case Auth:
+		return "auth"
+	case Permanent:
+		return "permanent"
+	case Canceled:
+		return "canceled"
+	}
+	return "class(" + strconv.Itoa(int(c)) + ")"
+}
+
+// errAttemptTimeout is the cause Call gives the per-attempt context, so that
+// an attempt cut off by Config.AttemptTimeout is told apart from the caller
+// giving up.
+var errAttemptTimeout = errors.New("pacer: attempt timed out")
+
+// attemptTimeoutError wraps the error of an attempt that Config.AttemptTimeout
+// cut off. It is a timeout, so it is retried.
+type attemptTimeoutError struct{ err error }
+
+func (e *attemptTimeoutError) Error() string {
+	if e.err == nil {
+		return errAttemptTimeout.Error()
+	}
+	return errAttemptTimeout.Error() + ": " + e.err.Error()
+}
+func (e *attemptTimeoutError) Unwrap() []error { return []error{errAttemptTimeout, e.err} }
+func (e *attemptTimeoutError) Timeout() bool   { return true }
+func (e *attemptTimeoutError) Temporary() bool { return true }
+
+// errStopped is what a Call returns after Stop. It wraps context.Canceled so
+// that Classify agrees with the Outcome's class.
+var errStopped = stoppedError{}
+
+type stoppedError struct{}
+
+func (stoppedError) Error() string { return "pacer: stopped: the run is aborting" }
+func (stoppedError) Is(target error) bool {
+	return target == context.Canceled
+}
+
+// retryableErrnos are socket errors after which the same request may well
+// succeed: the peer or a middlebox dropped the connection, or a route flapped.
+var retryableErrnos = []error{
+	syscall.ECONNRESET, syscall.ECONNREFUSED, syscall.ECONNABORTED, syscall.EPIPE,
+	syscall.ETIMEDOUT, syscall.EHOSTUNREACH, syscall.ENETUNREACH,
+}
+
+// Classify maps an error from the management client to its behaviour. It is
+// the one place that knows which errors are retried. It looks at what an
+// error is (errors.As/Is through any wrapping), never at its text, except for
+// net/http's redirect-limit error, which has no type.
+//
+// A deadline is treated as a timeout (Retryable): Classify cannot know whose
+// deadline it was. Call reports Canceled whenever the caller's ctx has ended,
+// whatever the attempt returned.
+func Classify(err error) Class {
+	if err == nil {
+		return Success
+	}
+	var timeout *attemptTimeoutError
+	if errors.As(err, &timeout) {
+		return Retryable
+	}
+	if errors.Is(err, context.Canceled) {
+		return Canceled
+	}
+	var apiErr *management.APIError
+	if errors.As(err, &apiErr) {
+		return classifyStatus(apiErr.StatusCode)
+	}
+	var tokenErr *management.TokenError
+	if errors.As(err, &tokenErr) {
+		return classifyTokenStatus(tokenErr.StatusCode)
+	}
+	if errors.Is(err, management.ErrInvalidArgument) {
+		return Permanent
+	}
+	if isCertificateError(err) {
+		// A certificate that does not verify will not verify on the next try;
+		// retrying only delays the message the user needs.
+		return Permanent
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return Retryable
+	}
+	for _, errno := range retryableErrnos {
+		if errors.Is(err, errno) {
+			return Retryable
+		}
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		if dnsErr.IsNotFound {
+			return Permanent // the domain does not exist: a configuration mistake
+		}
+		return Retryable
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) {
+		return Retryable
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		return Retryable
+	}
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		// Whatever else the transport reports (a connection closed mid-way, an
+		// HTTP/2 GOAWAY) is about this connection, not this request, except a
+		// redirect loop, which repeats.
+		if strings.Contains(urlErr.Err.Error(), "stopped after") && strings.Contains(urlErr.Err.Error(), "redirects") {
+			return Permanent
+		}
+		return Retryable
+	}
+	return Permanent
+}
+
+func isCertificateError(err error) bool {
+	var (
+		verifyErr    *tls.CertificateVerificationError
+		unknownAuth  x509.UnknownAuthorityError
+		hostnameErr  x509.HostnameError
+		invalidErr   x509.CertificateInvalidError
+		recordHdrErr tls.RecordHeaderError
+	)
+	return errors.As(err, &verifyErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostnameErr) ||
+		errors.As(err, &invalidErr) || errors.As(err, &recordHdrErr)
+}
+
+// classifyStatus is the behaviour of a Management API answer's status.
+func classifyStatus(code int) Class {
+	switch {
+	case code == http.StatusTooManyRequests:
+		return RateLimited
+	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+		return Auth
+	case code == http.StatusRequestTimeout || code >= 500:
+		return Retryable
+	}
+	return Permanent
+}
+
+// classifyTokenStatus is the behaviour of an /oauth/token failure. Its 429 is
+// the token endpoint's own bucket, not the Management API's, so it does not
+// pause the workers: it is retried with backoff like a 5xx. Anything else
+// (a 4xx for wrong credentials, a 2xx without a usable token) will not get
+// better by retrying and would hit every other request too: the run stops.
+func classifyTokenStatus(code int) Class {
+	switch {
+	case code == 0, code == http.StatusTooManyRequests, code == http.StatusRequestTimeout, code >= 500:
+		return Retryable
+	}
+	return Auth
+}

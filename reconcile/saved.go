@@ -1,0 +1,49 @@
+package reconcile
+
+import (
+	"fmt"
+
+	"github.com/rolesweep/rolesweep/report"
+)
+
+// FromSavedPlan rebuilds the plan that `plan --out` saved. It refuses a file
+// whose content no longer matches its digest: a reviewed plan must be
+// applied exactly as it was reviewed.
+func FromSavedPlan(path string, r *report.Report) (*Plan, error) {
+	if r.Command != "plan" {
+		return nil, fmt.Errorf("%s is a %q report, not a saved plan", path, r.Command)
+	}
+	if r.PlanDigest == "" {
+		return nil, fmt.Errorf("%s has no plan digest; save plans with plan --out", path)
+	}
+	if got := report.Digest(r); got != r.PlanDigest {
+		return nil, fmt.Errorf("%s was edited after it was saved: its content digest is %s, not the recorded %s; run plan --out again and review it", path, got, r.PlanDigest)
+	}
+	p := &Plan{Input: r.Input, Duplicates: r.Summary.Duplicates}
+	for _, res := range r.Results {
+		t := Triple{
+			OrganizationID: res.OrganizationID,
+			UserID:         res.UserID,
+			UserEmail:      res.UserEmail,
+			RoleID:         res.RoleID,
+			RoleName:       res.RoleName,
+			Lines:          res.Lines,
+			Reason:         res.Reason,
+		}
+		if res.Status == report.PlanUnresolved {
+			t.Unresolved = res.Error
+		}
+		p.Triples = append(p.Triples, t)
+	}
+	p.regroup()
+	return p, nil
+}
+
+// GroupKey identifies a group across runs, for the journal: its organization
+// and its user id (or email, for a user that never resolved).
+func (g Group) Key() (org, user string) {
+	if g.UserID != "" {
+		return g.OrganizationID, g.UserID
+	}
+	return g.OrganizationID, g.UserEmail
+}

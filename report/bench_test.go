@@ -1,0 +1,44 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"testing"
+)
+
+// benchReport is a checked plan of 100,000 results over 40,000 users.
+func benchReport() *Report {
+	r := &Report{Version: Version, Command: "apply", Domain: "acme.eu.auth0.com", Input: Input{Path: "big.csv", Format: "csv", Rows: 100_000}}
+	for i := range 100_000 {
+		r.Results = append(r.Results, Result{
+			UserID: fmt.Sprintf("auth0|%024x", i*2/5), RoleID: fmt.Sprintf("rol_%016d", i%7),
+			Status: Removed, HTTPStatus: 204, Attempts: 1, Lines: []int{i + 2}, Reason: "2026-Q4 access review",
+		})
+	}
+	r.Tally()
+	r.SetOutcome()
+	return r
+}
+
+func BenchmarkWrite100k(b *testing.B) {
+	r := benchReport()
+	for _, format := range []string{"json", "csv", "md", "text"} {
+		b.Run(format, func(b *testing.B) {
+			for b.Loop() {
+				if err := Write(io.Discard, format, r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("digest", func(b *testing.B) {
+		for b.Loop() {
+			Digest(r)
+		}
+	})
+	b.Run("tally", func(b *testing.B) {
+		for b.Loop() {
+			r.Tally()
+		}
+	})
+}

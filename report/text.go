@@ -1,0 +1,191 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// Limits that keep the text plan readable at 100,000 rows: beyond
+// textMaxGroups users only the first textShownGroups are listed.
+const (
+	textMaxGroups   = 50
+	textShownGroups = 20
+
+	// Column widths are taken from the longest cell but capped, so that one
+	// long role name does not push every other row off the screen. The status
+	// column fits the status words; an error message after one overflows into
+	// the reason, which is last and unaligned anyway.
+	textMaxRoleWidth   = 40
+	textMaxLinesWidth  = 16
+	textMaxStatusWidth = 12
+)
+
+// WritePlanText writes a plan (or an apply report) for a terminal: a summary
+// block, then each (organization, user) group in the order it first appears
+// with its roles, their input lines, any status other than the expected one
+// (remove in plans, removed in reports) and the reason. Past 50 users it
+// lists the first 20 and says how many more there are. It uses r.Summary as
+// it is: call Tally first.
+//
+// Text from the input or the API is printed with control characters and
+// bidirectional overrides escaped, so a crafted reason cannot rewrite the
+// terminal or disguise an id.
+func WritePlanText(w io.Writer, r *Report) error {
+	bw := bufio.NewWriter(w)
+	plan := r.IsPlan()
+	s := r.Summary
+
+	noun := "Report"
+	if plan {
+		noun = "Plan"
+	}
+	fmt.Fprintf(bw, "%s for %s %s\n", noun, terminalSafe(inputName(r.Input)), terminalSafe(inputDescription(r.Input, false)))
+	fmt.Fprintf(bw, "Tenant: %s\n", terminalSafe(tenantLabel(r.Domain, plan)))
+	if !plan {
+		outcome := orDash(r.Outcome)
+		if r.AbortReason != "" {
+			outcome += ": " + r.AbortReason
+		}
+		fmt.Fprintf(bw, "Outcome: %s\n", terminalSafe(outcome))
+	}
+
+	counts := []string{plural(s.Users, "user", "users")}
+	switch {
+	case plan && s.Remove == s.Roles:
+		counts = append(counts, plural(s.Roles, "role", "roles")+" to remove")
+	case plan:
+		counts = append(counts, plural(s.Roles, "role", "roles"), fmt.Sprintf("%d to remove", s.Remove))
+	default:
+		counts = append(counts, plural(s.Roles, "role", "roles"))
+	}
+	if s.Duplicates > 0 {
+		counts = append(counts, plural(s.Duplicates, "duplicate", "duplicates")+" merged")
+	}
+	fmt.Fprintf(bw, "%s\n", strings.Join(counts, ", "))
+
+	type class struct {
+		name  string
+		count int
+	}
+	var classes []class
+	if plan {
+		classes = []class{{"remove", s.Remove}, {"absent", s.Absent}, {"not_found", s.NotFound}, {"unresolved", s.Unresolved}}
+	} else {
+		classes = []class{{"removed", s.Removed}, {"absent", s.Absent}, {"not_found", s.NotFound}, {"failed", s.Failed}, {"skipped", s.Skipped}}
+	}
+	var shownClasses []string
+	for i, c := range classes {
+		// An offline plan cannot know what is absent or missing, so its
+		// zero columns would be noise, not information.
+		if plan && r.Domain == "" && i > 0 && c.count == 0 {
+			continue
+		}
+		shownClasses = append(shownClasses, fmt.Sprintf("%s %d", c.name, c.count))
+	}
+	fmt.Fprintf(bw, "  %s\n", strings.Join(shownClasses, " · "))
+	if !plan {
+		fmt.Fprintf(bw, "  %s · %s · %d rate-limited\n",
+			plural(s.Requests, "request", "requests"), plural(s.Retries, "retry", "retries"), s.RateLimited)
+	}
+
+	if len(r.Results) == 0 {
+		if plan {
+			fmt.Fprintf(bw, "\nNothing to remove.\n")
+		} else {
+			fmt.Fprintf(bw, "\nNo results.\n")
+		}
+		return bw.Flush()
+	}
+
+	groups := groupResults(r.Results)
+	shown := groups
+	if len(groups) > textMaxGroups {
+		shown = groups[:textShownGroups]
+	}
+
+	expected := Removed
+	if plan {
+		expected = PlanRemove
+	}
+	type row struct{ role, lines, status, reason string }
+	rows := make([][]row, len(shown))
+	var roleWidth, linesWidth, statusWidth int
+	for g, members := range shown {
+		rows[g] = make([]row, len(members))
+		for k, i := range members {
+			res := &r.Results[i]
+			cells := row{
+				role:   terminalSafe(roleLabel(res)),
+				lines:  linesLabel(res.Lines),
+				reason: terminalSafe(res.Reason),
+			}
+			if res.Status != expected || res.Error != "" {
+				cells.status = terminalSafe(statusDetail(res))
+			}
+			rows[g][k] = cells
+			roleWidth = max(roleWidth, min(utf8.RuneCountInString(cells.role), textMaxRoleWidth))
+			linesWidth = max(linesWidth, min(utf8.RuneCountInString(cells.lines), textMaxLinesWidth))
+			statusWidth = max(statusWidth, min(utf8.RuneCountInString(cells.status), textMaxStatusWidth))
+		}
+	}
+
+	var line strings.Builder
+	for g, members := range shown {
+		fmt.Fprintf(bw, "\n%s\n", terminalSafe(groupLabel(&r.Results[members[0]])))
+		for _, cells := range rows[g] {
+			line.Reset()
+			line.WriteString("  - ")
+			writePadded(&line, cells.role, roleWidth)
+			if linesWidth > 0 {
+				writePadded(&line, cells.lines, linesWidth)
+			}
+			if statusWidth > 0 {
+				writePadded(&line, cells.status, statusWidth)
+			}
+			line.WriteString(cells.reason)
+			fmt.Fprintf(bw, "%s\n", strings.TrimRight(line.String(), " "))
+		}
+	}
+
+	if hidden := groups[len(shown):]; len(hidden) > 0 {
+		roles := 0
+		for _, members := range hidden {
+			roles += len(members)
+		}
+		where := "use --format json|csv for the full plan"
+		if !plan {
+			where = "the json and csv reports list every result"
+		}
+		fmt.Fprintf(bw, "\n… and %s (%s); %s\n",
+			plural(len(hidden), "more user", "more users"), plural(roles, "role", "roles"), where)
+	}
+	return bw.Flush()
+}
+
+// writePadded writes cell and pads it to width runes plus a two-space gutter.
+func writePadded(b *strings.Builder, cell string, width int) {
+	b.WriteString(cell)
+	pad := width - utf8.RuneCountInString(cell)
+	b.WriteString(strings.Repeat(" ", max(pad, 0)+2))
+}
+
+// groupResults returns the indexes of results grouped by (organization, user),
+// groups in the order they first appear and members in result order.
+func groupResults(results []Result) [][]int {
+	index := make(map[string]int)
+	var groups [][]int
+	for i := range results {
+		key := groupKey(&results[i])
+		g, ok := index[key]
+		if !ok {
+			g = len(groups)
+			index[key] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], i)
+	}
+	return groups
+}

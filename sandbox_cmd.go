@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/rolesweep/rolesweep/input"
+	"github.com/rolesweep/rolesweep/sandbox"
+)
+
+func sandboxFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8787", Usage: "loopback address to serve on (port 0 picks a free port)"},
+		&cli.StringFlag{Name: "seed", Usage: "tenant to load: YAML or JSON with roles, users, organizations, clients"},
+		&cli.StringFlag{Name: "from-input", Usage: "seed users who hold exactly the roles this removal list would remove, plus one that must survive"},
+		&cli.StringFlag{Name: "roles", Usage: "CSV catalogue of role_id,name, to give the roles of --from-input their names"},
+		&cli.IntFlag{Name: "users", Usage: "add N synthetic users"},
+		&cli.IntFlag{Name: "bucket", Value: 50, Usage: "rate-limit burst (x-ratelimit-limit); 0 turns rate limiting off"},
+		&cli.Float64Flag{Name: "refill", Value: 16, Usage: "rate-limit refill, requests per second"},
+		&cli.StringFlag{Name: "refill-mode", Value: "continuous", Usage: "continuous or step (whole refill at each second)"},
+		&cli.DurationFlag{Name: "token-ttl", Usage: "lifetime of client-credentials tokens (default 24h)"},
+		&cli.DurationFlag{Name: "latency", Usage: "added to every Management API answer"},
+		&cli.DurationFlag{Name: "jitter", Usage: "uniform random extra latency, up to this"},
+		&cli.Float64Flag{Name: "fail-rate", Usage: "share of answers that are 500/502/503 without applying the change"},
+		&cli.Float64Flag{Name: "drop-rate", Usage: "share of connections closed without an answer"},
+		&cli.Float64Flag{Name: "apply-then-fail-rate", Usage: "share of changes applied, then answered 503"},
+		&cli.Int64Flag{Name: "fault-seed", Value: 1, Usage: "seed that makes latency jitter and faults repeatable"},
+	}
+}
+
+func cmdSandbox(c *cli.Context, e env) error {
+	if c.NArg() > 0 {
+		return usagef("sandbox takes no arguments")
+	}
+	mode := c.String("refill-mode")
+	if mode != "continuous" && mode != "step" {
+		return usagef("--refill-mode must be continuous or step, not %q", mode)
+	}
+	opts := sandbox.Options{
+		Bucket:            c.Int("bucket"),
+		Refill:            c.Float64("refill"),
+		RefillMode:        mode,
+		TokenTTL:          c.Duration("token-ttl"),
+		Latency:           c.Duration("latency"),
+		Jitter:            c.Duration("jitter"),
+		FailRate:          c.Float64("fail-rate"),
+		DropRate:          c.Float64("drop-rate"),
+		ApplyThenFailRate: c.Float64("apply-then-fail-rate"),
+		FaultSeed:         c.Int64("fault-seed"),
+	}
+	if err := opts.Validate(); err != nil {
+		return usagef("sandbox: %v", err)
+	}
+	t := sandbox.New(opts)
+	if path := c.String("seed"); path != "" {
+		if err := t.LoadSeed(path); err != nil {
+			return usagef("--seed: %v", err)
+		}
+	}
+	if path := c.String("from-input"); path != "" {
+		src, err := input.ReadFile(path, input.Options{AllowExtraColumns: true})
+		if err != nil {
+			return err
+		}
+		catalogue, err := readRoleCatalogue(c.String("roles"))
+		if err != nil {
+			return err
+		}
+		removals := make([]sandbox.Removal, len(src.Rows))
+		for i, r := range src.Rows {
+			removals[i] = sandbox.Removal{UserID: r.UserID, UserEmail: r.UserEmail, RoleID: r.RoleID, RoleName: r.RoleName, OrganizationID: r.OrganizationID}
+		}
+		t.SeedFromRemovals(removals, catalogue)
+	}
+	if n := c.Int("users"); n > 0 {
+		t.SeedSynthetic(n, c.Int64("fault-seed"))
+	}
+	ctx, cancel := context.WithCancel(c.Context)
+	defer cancel()
+	if e.signals != nil {
+		go func() {
+			select {
+			case <-e.signals:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
+	return sandbox.Serve(ctx, c.String("listen"), t, e.stdout)
+}
+
+// readRoleCatalogue reads role_id,name rows; an empty path means none.
+func readRoleCatalogue(path string) (map[string]string, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, usagef("--roles: %v", err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, usagef("--roles: %s: %v", path, err)
+	}
+	names := map[string]string{}
+	for i, row := range rows {
+		if len(row) < 2 {
+			return nil, usagef("--roles: %s:%d: expected role_id,name", path, i+1)
+		}
+		id, name := strings.TrimSpace(row[0]), strings.TrimSpace(row[1])
+		if i == 0 && strings.EqualFold(strings.TrimPrefix(id, "\ufeff"), "role_id") {
+			continue
+		}
+		names[id] = name
+	}
+	return names, nil
+}
