@@ -122,12 +122,11 @@ func cmdApply(c *cli.Context, e env) (err error) {
 func (a *applyRun) load(c *cli.Context) error {
 	planPath := c.String("plan")
 	if planPath == "" {
-		src, err := readInput(c, a.e)
+		p, err := readPlan(c, a.e)
 		if err != nil {
 			return err
 		}
-		a.plan = reconcile.Build(src)
-		a.file = src.Path
+		a.plan, a.file = p, p.Input.Path
 		return nil
 	}
 	if c.NArg() > 0 {

@@ -15,13 +15,12 @@ import (
 )
 
 func cmdValidate(c *cli.Context, e env) error {
-	src, err := readInput(c, e)
+	p, err := readPlan(c, e)
 	if err != nil {
 		return err
 	}
-	p := reconcile.Build(src)
 	fmt.Fprintf(e.stdout, "%s: valid: %d rows, %d roles to remove from %d users",
-		src.Path, src.Records, len(p.Triples), len(p.Groups))
+		p.Input.Path, p.Input.Rows, len(p.Triples), len(p.Groups))
 	if p.Duplicates > 0 {
 		fmt.Fprintf(e.stdout, " (%d duplicate %s merged)", p.Duplicates, plural(p.Duplicates, "row", "rows"))
 	}
@@ -56,11 +55,10 @@ func cmdPlan(c *cli.Context, e env) error {
 	default:
 		return usagef("--format must be text, json, markdown or csv, not %q", c.String("format"))
 	}
-	src, err := readInput(c, e)
+	p, err := readPlan(c, e)
 	if err != nil {
 		return err
 	}
-	p := reconcile.Build(src)
 	var (
 		results []report.Result
 		domain  string

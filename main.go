@@ -257,26 +257,42 @@ func reorderArgs(app *cli.App, args []string) []string {
 	return out
 }
 
-// readInput reads and validates the command's FILE argument.
-func readInput(c *cli.Context, e env) (*input.Source, error) {
+// readPlan reads and validates the command's FILE argument and builds its
+// offline plan while reading, so that rows are never all held at once.
+func readPlan(c *cli.Context, e env) (*reconcile.Plan, error) {
 	if c.NArg() != 1 {
 		return nil, usagef("%s needs exactly one FILE argument (use - for standard input)", c.Command.Name)
 	}
+	path := c.Args().First()
+	hint := 0
+	if path != "-" {
+		hint = input.EstimateRows(path)
+	}
+	b := reconcile.NewBuilder(hint)
 	opts := input.Options{
 		Format:            input.Format(strings.ToLower(c.String("input-format"))),
 		AllowExtraColumns: c.Bool("allow-extra-columns"),
+		Each:              b.Add,
 	}
 	if opts.Format != "" && opts.Format != input.CSV && opts.Format != input.YAML {
 		return nil, usagef("--input-format must be csv or yaml, not %q", c.String("input-format"))
 	}
-	path := c.Args().First()
+	var (
+		src *input.Source
+		err error
+	)
 	if path == "-" {
 		if opts.Format == "" {
 			return nil, usagef("reading standard input (-) needs --input-format csv or yaml")
 		}
-		return input.Read(e.stdin, path, opts)
+		src, err = input.Read(e.stdin, path, opts)
+	} else {
+		src, err = input.ReadFile(path, opts)
 	}
-	return input.ReadFile(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	return b.Plan(src), nil
 }
 
 // clientConfig gathers the tenant flags; secrets stay in the config only.

@@ -61,7 +61,7 @@ func readCSV(in *guardReader, opts Options, src *Source, p *problems) error {
 	}
 
 	var (
-		rows     rowChunks
+		rows     = rowChunks{each: opts.Each}
 		parseErr *csv.ParseError
 	)
 	for {
@@ -90,7 +90,6 @@ func readCSV(in *guardReader, opts Options, src *Source, p *problems) error {
 			continue
 		}
 		var values [fieldCount]string
-		valid := true
 		for _, kind := range order {
 			v := strings.TrimSpace(record[index[kind]])
 			values[kind] = v
@@ -100,7 +99,6 @@ func readCSV(in *guardReader, opts Options, src *Source, p *problems) error {
 			if msg := checkValue(kind, columnNames[kind], v); msg != "" {
 				fieldLine, col := cr.FieldPos(index[kind])
 				p.add(fieldLine, col, "%s", msg)
-				valid = false
 			}
 		}
 		hasUser := values[userIDField] != "" || values[userEmailField] != ""
@@ -116,7 +114,7 @@ func readCSV(in *guardReader, opts Options, src *Source, p *problems) error {
 			p.add(line, 0, "no user: fill user_id or user_email")
 			continue
 		}
-		if valid && p.total == 0 { // once anything is wrong, rows are never returned
+		if p.total == 0 { // once anything is wrong, rows are never returned
 			rows.add(Row{
 				Line:           line,
 				UserID:         values[userIDField],

@@ -46,6 +46,11 @@ type Options struct {
 	// be empty and is taken from the file extension.
 	Format            Format
 	AllowExtraColumns bool
+	// Each, when set, receives every row as it is read instead of the row
+	// being kept in Source.Rows, so a million-row input is never held twice.
+	// A problem found later still makes Read fail: the caller must then
+	// discard whatever it built from the rows it was handed.
+	Each func(Row)
 	// MaxProblems caps how many problems are kept; the rest are only counted.
 	// Zero means DefaultMaxProblems.
 	MaxProblems int
@@ -202,7 +207,7 @@ func read(r io.Reader, path string, opts Options, limit int64) (*Source, error) 
 	if format == CSV {
 		err = readCSV(in, opts, src, p)
 	} else {
-		err = readYAML(in, src, p)
+		err = readYAML(in, opts, src, p)
 	}
 	if err != nil {
 		return nil, err
@@ -240,6 +245,7 @@ func (p *problems) add(line, column int, format string, args ...any) {
 // million rows (slices grow by a quarter at that size) and keep two copies
 // alive at each step.
 type rowChunks struct {
+	each  func(Row) // Options.Each: hand rows over instead of keeping them
 	full  [][]Row
 	last  []Row
 	count int
@@ -248,6 +254,11 @@ type rowChunks struct {
 const maxRowChunk = 1 << 16
 
 func (c *rowChunks) add(r Row) {
+	if c.each != nil {
+		c.each(r)
+		c.count++
+		return
+	}
 	if len(c.last) == cap(c.last) {
 		if c.last != nil {
 			c.full = append(c.full, c.last)
@@ -337,4 +348,28 @@ func (g *guardReader) Read(b []byte) (int, error) {
 		return n, g.err
 	}
 	return n, err
+}
+
+// EstimateRows counts the line breaks of a regular file, an upper bound on
+// its rows that lets a caller size its tables once instead of growing them
+// (growing a million-row table keeps old and new copies alive together).
+// It returns 0 when the file cannot be read; reading it properly reports why.
+func EstimateRows(path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	buf := make([]byte, 256<<10)
+	n := 0
+	var read int64
+	for read < MaxInputBytes {
+		k, err := f.Read(buf)
+		n += bytes.Count(buf[:k], []byte{'\n'})
+		read += int64(k)
+		if err != nil {
+			break
+		}
+	}
+	return n
 }

@@ -25,7 +25,7 @@ const maxYAMLDepth = 20
 
 const expectedYAML = `expected "removals:" followed by a list of entries`
 
-func readYAML(in *guardReader, src *Source, p *problems) error {
+func readYAML(in *guardReader, opts Options, src *Source, p *problems) error {
 	data, err := io.ReadAll(in)
 	var (
 		readErr  *readError
@@ -91,7 +91,7 @@ func readYAML(in *guardReader, src *Source, p *problems) error {
 		key, value := root.Content[i], root.Content[i+1]
 		switch {
 		case !isKey(key, "removals"):
-			p.add(key.Line, key.Column, "unknown key %s at the top level; only \"removals\" is allowed", keyText(key))
+			p.add(key.Line, key.Column, "unknown key %s at the top level; only \"removals\" is allowed%s", keyText(key), didYouMean(key.Value, []string{"removals"}))
 		case removals != nil:
 			p.add(key.Line, key.Column, "duplicate key \"removals\"")
 		default:
@@ -108,7 +108,7 @@ func readYAML(in *guardReader, src *Source, p *problems) error {
 		p.add(removals.Line, removals.Column, "removals must be a list of entries, found %s", describe(removals))
 		return nil
 	}
-	var rows rowChunks
+	rows := rowChunks{each: opts.Each}
 	for _, entry := range removals.Content {
 		src.Records++
 		readEntry(entry, &rows, p)
@@ -367,7 +367,7 @@ func keyText(n *yaml.Node) string {
 	if n.Kind == yaml.ScalarNode {
 		return quote(n.Value)
 	}
-	return describe(n)
+	return "(" + describe(n) + ")"
 }
 
 func describe(n *yaml.Node) string {

@@ -84,6 +84,11 @@ removals:
 			errs: []string{`r.yaml:1:1: unknown key "removal" at the top level; only "removals" is allowed`},
 		},
 		{
+			name: "removals in capitals",
+			data: "Removals: []\n",
+			errs: []string{`r.yaml:1:1: unknown key "Removals" at the top level; only "removals" is allowed (did you mean removals?)`},
+		},
+		{
 			name: "removals is null",
 			data: "removals:\n",
 			errs: []string{`r.yaml:1:10: removals must be a list of entries, found nothing`},
@@ -225,6 +230,20 @@ removals:
 			name: "invalid UTF-8",
 			data: "removals:\n  - reason: caf\xe9\n",
 			errs: []string{`r.yaml:2:16: invalid UTF-8: this is not a text file`},
+		},
+		{
+			name: "a list as a key",
+			data: "removals:\n  - ? [user_id]\n    : x\n",
+			errs: []string{
+				"r.yaml:2:5: entry names no user: add user_id or user_email",
+				"r.yaml:2:5: entry names no role: add roles or role_names",
+				"r.yaml:2:7: unknown key (a list) in a removal entry; " + knownKeysMsg,
+			},
+		},
+		{
+			name: "lines end at CR, LF, NEL, LS and PS, as the parser counts them",
+			data: "# a\r# b\r\n# c\u0085# d\u2028# e\u2029removals: [\x01]\n",
+			errs: []string{"r.yaml:6:12: control character U+0001: this is not a text file"},
 		},
 		{
 			name: "UTF-16",

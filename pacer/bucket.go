@@ -51,11 +51,19 @@ type bucket struct {
 	// only measures the refill inside a run. The last one is still growing.
 	runs []run
 
-	rate      float64 // continuous model: tokens per second
-	runTime   float64 // how many seconds of runs the rate comes from
-	perSecond float64 // step model: tokens added at each reset second
-	steps     []float64
-	stepMode  bool
+	rate float64 // continuous model: tokens per second
+	// recent keeps the last answers' levels, to bound the rate from below
+	// when one finds the bucket full; floor is the best such bound lately.
+	recent         []levelAt
+	floor, floorAt float64
+	runTime        float64 // how many seconds of runs the rate comes from
+	perSecond      float64 // step model: tokens added at each reset second
+	steps          []float64
+	stepMode       bool
+	// contMode says refill was seen inside a reset second: the bucket is
+	// continuous. Until one of the modes is settled, predictions take the
+	// lower of the two models.
+	contMode bool
 	// stepVotes is the evidence for the step model (positive) against the
 	// continuous one (negative), decayed.
 	stepVotes float64
@@ -73,6 +81,12 @@ type bucket struct {
 	oneWay float64 // conservative one-way latency (s)
 	rttLo  float64
 	rttHi  float64
+}
+
+// levelAt is an answer's remaining and when the tenant served it.
+type levelAt struct {
+	at, recv float64
+	rem      int
 }
 
 // run is a stretch of answers between two that found the bucket full.
@@ -94,8 +108,9 @@ type sent struct {
 	// which of them was wrong.
 	contLevel, stepLevel float64
 	// olderClose counts the older requests in flight when it left that had
-	// left so shortly before it that the tenant may serve them after it.
-	olderClose int
+	// left so shortly before it that the tenant may serve them after it;
+	// olderTogether those among them that left with it, in one burst.
+	olderClose, olderTogether int
 }
 
 // epochStats sums up the answers that named one reset second. Inside one
@@ -114,6 +129,7 @@ type epochStats struct {
 	// model: dropping answers would make it think more tokens are left.
 	sinceFull *epochStats
 	full      bool
+	contSeen  bool // refill was seen inside this second
 }
 
 // refilled is the refill seen inside the second (see epochStats): exact for
@@ -145,6 +161,15 @@ const (
 	stepGuard = 0.02
 	// probeGap is the least time between probes while the refill is unknown.
 	probeGap = 0.5
+	// floorLife is how long a lower bound on the rate from a full bucket
+	// counts (see raiseFloor); the tenant's refill may change.
+	floorLife = 3.0
+	// minCautiousLimit is the smallest bucket predicted by the lower of the
+	// two refill models until one is settled (see undecided).
+	minCautiousLimit = 8
+	// together is how close two sends must be to count as one burst, whose
+	// requests the tenant may serve in any order.
+	together = 0.002
 )
 
 func (b *bucket) known() bool { return b.limit > 0 }
@@ -159,6 +184,7 @@ func (b *bucket) send(now float64, spared bool) int64 {
 	}
 	spread := b.spread()
 	r.olderClose = len(b.open) - sort.Search(len(b.open), func(i int) bool { return b.open[i].at >= now-spread })
+	r.olderTogether = len(b.open) - sort.Search(len(b.open), func(i int) bool { return b.open[i].at >= now-together })
 	b.seq++
 	b.open = append(b.open, r) // in increasing order
 	b.sentAt[b.seq%int64(len(b.sentAt))] = now
@@ -171,17 +197,21 @@ func (b *bucket) send(now float64, spared bool) int64 {
 func (b *bucket) spread() float64 { return (b.rttHi-b.rttLo)/2 + 0.002 }
 
 // newerClose counts the requests sent after seq (left at at) so shortly
-// after it that the tenant may have served them before it.
-func (b *bucket) newerClose(seq int64, at float64) int {
+// after it that the tenant may have served them before it, and those among
+// them that left with it.
+func (b *bucket) newerClose(seq int64, at float64) (close, with int) {
 	spread := b.spread()
-	n := 0
 	for s := seq + 1; s <= b.seq && s-seq < int64(len(b.sentAt)); s++ {
-		if b.sentAt[s%int64(len(b.sentAt))] > at+spread {
+		t := b.sentAt[s%int64(len(b.sentAt))]
+		if t > at+spread {
 			break
 		}
-		n++
+		close++
+		if t <= at+together {
+			with++
+		}
 	}
-	return n
+	return close, with
 }
 
 // done removes a request from the in-flight set and returns it; for a 429 it
@@ -239,16 +269,27 @@ func (b *bucket) unseen() float64 {
 // seen is how many tokens the answers show are left for the next request,
 // with no refill predicted.
 func (b *bucket) seen() float64 {
-	if b.stepMode && len(b.epochs) > 0 {
-		base, _ := b.stepBase()
-		return math.Min(float64(b.limit), base) - float64(len(b.open))
+	cont := float64(b.anchor.rem) - b.unseen()
+	if len(b.epochs) == 0 || !(b.stepMode || b.undecided()) {
+		return cont
 	}
-	return float64(b.anchor.rem) - b.unseen()
+	base, _ := b.stepBase()
+	step := math.Min(float64(b.limit), base) - float64(len(b.open))
+	if b.stepMode {
+		return step
+	}
+	return math.Min(cont, step)
 }
 
 // level predicts the tokens a request sent at now finds when it reaches the
-// tenant, after every request already sent has taken its token.
-func (b *bucket) level(now float64) float64 { return b.levelBy(now, b.stepMode) }
+// tenant, after every request already sent has taken its token: by the
+// settled model, or the lower of the two.
+func (b *bucket) level(now float64) float64 {
+	if b.undecided() {
+		return math.Min(b.levelBy(now, false), b.levelBy(now, true))
+	}
+	return b.levelBy(now, b.stepMode)
+}
 
 func (b *bucket) levelBy(now float64, step bool) float64 {
 	if step && len(b.epochs) > 0 {
@@ -256,9 +297,12 @@ func (b *bucket) levelBy(now float64, step bool) float64 {
 		n := stepsBetween(epoch-1, epoch, now+b.oneWay)
 		return math.Min(float64(b.limit), base+b.stepRefill(n)) - float64(len(b.open))
 	}
+	// Not capped at the end: compared with a need up to the limit, that
+	// changes nothing, and a need above it asks how long the bucket has been
+	// full (see cushion).
 	level, at := b.replay()
 	if arrive := now + b.oneWay; arrive > at {
-		level = math.Min(float64(b.limit), level+b.rate*(arrive-at))
+		level += b.rate * (arrive - at)
 	}
 	return level
 }
@@ -338,7 +382,14 @@ func stepsBetween(from, epoch, to float64) int {
 // nextAt is the earliest time at which level reaches need, or +Inf when the
 // model cannot tell (no refill learned yet, or the cap stands in the way).
 func (b *bucket) nextAt(now, need float64) float64 {
-	if b.stepMode && len(b.epochs) > 0 {
+	if b.undecided() {
+		return math.Max(b.nextAtBy(now, need, false), b.nextAtBy(now, need, true))
+	}
+	return b.nextAtBy(now, need, b.stepMode)
+}
+
+func (b *bucket) nextAtBy(now, need float64, step bool) float64 {
+	if step && len(b.epochs) > 0 {
 		open := float64(len(b.open))
 		base, epoch := b.stepBase()
 		if need+open > float64(b.limit) || b.perSecond <= 1 {
@@ -351,8 +402,8 @@ func (b *bucket) nextAt(now, need float64) float64 {
 	switch {
 	case level >= need:
 		return now
-	case need > float64(b.limit), b.rate <= 0:
-		return math.Inf(1) // even a full bucket would not do, or no rate yet: wait for answers
+	case b.rate <= 0:
+		return math.Inf(1) // no rate yet: wait for answers
 	}
 	return math.Max(now, at+(need-level)/b.rate-b.oneWay)
 }
@@ -363,12 +414,17 @@ func (b *bucket) nextAt(now, need float64) float64 {
 // continuous bucket names the current second as its reset and so costs
 // every worker MinWait; tokens left in a bucket that is not full cost
 // nothing. It stays well below the limit, so that the bucket never
-// overflows because of it.
+// overflows because of it, except when the reserve leaves no room below
+// the limit (20% of a bucket of 2): then every request must wait for a full
+// bucket, and the cushion is time past the moment it fills.
 func (b *bucket) cushion(need float64) float64 {
 	if b.stepMode {
 		return 0 // the step model is exact; stepRefill already keeps a token back
 	}
 	c := 0.5 + b.rate*2*b.spread()
+	if need >= float64(b.limit) {
+		return c
+	}
 	return math.Max(0, math.Min(c, 0.1*(float64(b.limit)-need)))
 }
 
@@ -396,7 +452,7 @@ func (b *bucket) observe(r sent, recv float64, limit, rem int, epoch float64, re
 			// Another bucket (the tenant's plan changed, or another endpoint's
 			// limit): what was learned is about something else.
 			b.runs = b.runs[:0]
-			b.rate, b.perSecond, b.stepMode, b.stepVotes = 0, 0, false, 0
+			b.rate, b.perSecond, b.stepMode, b.contMode, b.stepVotes = 0, 0, false, false, 0
 			b.steps = b.steps[:0]
 			b.epochs = b.epochs[:0]
 			b.judged = epochStats{}
@@ -409,7 +465,13 @@ func (b *bucket) observe(r sent, recv float64, limit, rem int, epoch float64, re
 		q: float64(rem) + float64(seq) - float64(b.refusedBefore) - float64(len(b.refused)-countAbove(b.refused, seq)),
 	}
 	o.full = !refused && rem >= limit-1
-	o.amb = float64(r.olderClose + b.newerClose(seq, r.at))
+	// Requests that left together with it may have been served in any
+	// order: q may be off by all of them. Of those that left a little
+	// before or after, some were overtaken and some were not: the error is
+	// of the order of the square root of their number.
+	close, with := b.newerClose(seq, r.at)
+	with += r.olderTogether
+	o.amb = float64(with) + math.Sqrt(float64(r.olderClose+close-with))
 	if !o.full {
 		// remaining is the level rounded down; a full bucket's level is
 		// exact (the cap), any other is half a token more on average. Without
@@ -423,9 +485,9 @@ func (b *bucket) observe(r sent, recv float64, limit, rem int, epoch float64, re
 		b.anchorOlderRefused = 0
 	}
 	b.learnEpoch(o)
-	b.learnRate(o, r.spared)
-	if refused {
-		b.judgeRefused(r)
+	b.learnRate(o, r.at, r.spared)
+	if r.contLevel != 0 || r.stepLevel != 0 {
+		b.judgeAnswer(r, o)
 	}
 	b.last = o
 }
@@ -455,7 +517,7 @@ func (b *bucket) reorder() float64 {
 }
 
 // learnRate updates the continuous refill estimate from a new answer.
-func (b *bucket) learnRate(o observation, spared bool) {
+func (b *bucket) learnRate(o observation, sentAt float64, spared bool) {
 	// Runs: a full answer closes the current stretch; the next starts at the
 	// next answer that can serve as an end. Answers to a burst cannot: the
 	// tenant served a burst in any order, so how many of our requests it
@@ -495,10 +557,8 @@ func (b *bucket) learnRate(o observation, spared bool) {
 	var longQ, longT, allQ, allT float64
 	for _, r := range b.runs {
 		// Count each end's uncertainty against the growth: a rate learned
-		// low costs little, one learned high costs 429s. Of the requests
-		// that may have been served in the other order, some were and some
-		// were not: the error is of the order of the square root.
-		dq := r.lastQ - r.firstQ - math.Sqrt(r.firstAmb) - math.Sqrt(r.lastAmb)
+		// low costs little, one learned high costs 429s.
+		dq := r.lastQ - r.firstQ - r.firstAmb - r.lastAmb
 		dt := r.lastAt - r.firstAt
 		if dt <= 0 {
 			continue
@@ -511,21 +571,49 @@ func (b *bucket) learnRate(o observation, spared bool) {
 		}
 	}
 	b.runTime = allT
-	switch {
-	case longT >= 1:
+	if longT >= 1 {
 		b.rate = math.Max(0, longQ/longT)
-	case allT >= 1:
-		b.rate = math.Max(0, allQ/allT)
-	default:
-		// Under a second of runs only bootstraps the estimate, half a token
-		// low so that it errs slow rather than into 429s; so does the refill
-		// seen while the answers of one reset second were served, which
-		// needs no order, and so works for the bursts of the first seconds.
-		r := 0.0
-		if allT >= 0.2 {
-			r = (allQ - 0.5) / allT
+		return
+	}
+	b.raiseFloor(o, sentAt)
+	// Short runs only bootstrap the estimate, half a token low so that it
+	// errs slow rather than into 429s; so does the refill seen while the
+	// answers of one reset second were served, which needs no order, and so
+	// works for the bursts of the first seconds.
+	r := 0.0
+	if allT >= 0.2 {
+		r = (allQ - 0.5) / allT
+	}
+	b.rate = math.Max(0, math.Max(r, b.burstRate()))
+	if o.at-b.floorAt <= floorLife {
+		b.rate = math.Max(b.rate, b.floor)
+	}
+}
+
+// raiseFloor bounds the refill rate from below when answer o (to a request
+// sent at sentAt) found the bucket full: after an earlier answer p the level
+// was below remaining+1, and by o it was the limit, so at least that many
+// tokens came in between, whatever else happened (other clients, our own
+// requests, in any order, only took tokens). Only answers that came back
+// before o's request left count: those were surely served before it. The
+// times are estimates, so the interval is widened by the spread of the
+// round trips (at least a tenth of one, before that spread is known).
+func (b *bucket) raiseFloor(o observation, sentAt float64) {
+	if o.full {
+		widen := 2 * math.Max(b.spread(), 0.1*b.rttLo)
+		best := 0.0
+		for _, p := range b.recent {
+			if gap := o.at - p.at; gap > 0 && p.recv <= sentAt {
+				best = math.Max(best, float64(b.limit-p.rem-1)/(gap+widen))
+			}
 		}
-		b.rate = math.Max(0, math.Max(r, b.burstRate()))
+		if best > b.floor || o.at-b.floorAt > floorLife {
+			b.floor, b.floorAt = best, o.at
+		}
+	}
+	b.recent = append(b.recent, levelAt{at: o.at, recv: o.recv, rem: o.rem})
+	if len(b.recent) > 256 {
+		b.recent = b.recent[len(b.recent)-128:]
 	}
 }
 
@@ -546,15 +634,23 @@ func (b *bucket) burstRate() float64 {
 	return (got - 1) / span
 }
 
-// judgeRefused weighs a 429 against the two refill models: it is exact (less
-// than one token was left), and the model in use had predicted a token, or
-// the request would not have gone. If the other model had predicted none, it
-// gains a vote.
-func (b *bucket) judgeRefused(r sent) {
+// judgeAnswer weighs an answer against the two refill models' predictions
+// for its request. A model that promised more tokens than the tenant had
+// (beyond what the answer's reordering can explain) is contradicted; if the
+// other one was not, that one gains a vote. A 429 is exact (less than one
+// token was left).
+func (b *bucket) judgeAnswer(r sent, o observation) {
+	contOver, stepOver, tol := 0.0, 0.0, 0.5+o.amb
+	if o.refused {
+		contOver, stepOver, tol = r.contLevel, r.stepLevel, 1
+	} else {
+		had := float64(o.rem) + 2 // more than the level it found
+		contOver, stepOver = r.contLevel-had+1, r.stepLevel-had+1
+	}
 	switch {
-	case !b.stepMode && r.stepLevel < 1 && r.contLevel >= 1:
+	case contOver >= tol && stepOver < tol:
 		b.vote(1)
-	case b.stepMode && r.contLevel < 1 && r.stepLevel >= 1:
+	case stepOver >= tol && contOver < tol:
 		b.vote(-1)
 	}
 }
@@ -573,13 +669,40 @@ func (b *bucket) learnEpoch(o observation) {
 	}
 	e := &b.epochs[i]
 	e.add(o)
-	if o.full && !e.sinceFull.full {
+	b.stepFloor(i)
+	if e.refilled() >= 1 && !e.contSeen {
+		// A stepped bucket cannot refill inside a reset second, whatever
+		// order its answers came in: this settles it.
+		e.contSeen = true
+		b.stepVotes = math.Min(b.stepVotes, -3)
+		b.stepMode = false
+		b.contMode = true
+	}
+	if o.full {
 		// Refill before a full bucket was lost: the refill rate is
 		// measured from here.
 		*e.sinceFull = epochStats{epoch: o.epoch, minR: o.rem, maxR: o.rem, firstAt: o.at, lastAt: o.at, full: true}
 	}
 	e.sinceFull.add(o)
 	b.trimEpochs()
+}
+
+// stepFloor raises the step size to what reset second i already proves: its
+// highest remaining plus one is at most the level its step left, and the
+// previous second's lowest remaining so far is at least the level before
+// the step.
+func (b *bucket) stepFloor(i int) {
+	e := b.epochs[i]
+	prev := b.judged
+	if i > 0 {
+		prev = b.epochs[i-1]
+	}
+	if e.n == 0 || prev.n == 0 || e.epoch <= prev.epoch {
+		return
+	}
+	if floor := (float64(e.maxR+1) - float64(prev.minR)) / (e.epoch - prev.epoch); floor > b.perSecond {
+		b.perSecond = floor
+	}
 }
 
 func (e *epochStats) add(o observation) {
@@ -614,11 +737,8 @@ func (b *bucket) judgeEpoch(e epochStats) {
 	if e.n >= 2 {
 		refilled := e.refilled()
 		expect := b.rate * (e.lastAt - e.firstAt)
-		switch {
-		case refilled >= 1:
-			b.vote(-1) // a stepped bucket cannot do that
-		case refilled == 0 && expect >= 3:
-			b.vote(1)
+		if refilled == 0 && expect >= 3 {
+			b.vote(1) // a continuous bucket would have shown refill
 		}
 	}
 	if p := b.judged; p.n > 0 && e.epoch > p.epoch && (e.n > 0 || e.minR == 0) {
@@ -630,6 +750,9 @@ func (b *bucket) judgeEpoch(e epochStats) {
 			b.steps = b.steps[1:]
 		}
 		b.perSecond = median(b.steps)
+		if len(b.epochs) > 1 {
+			b.stepFloor(len(b.epochs) - 1)
+		}
 	}
 	b.judged = e
 }
@@ -638,10 +761,22 @@ func (b *bucket) vote(v float64) {
 	b.stepVotes = 0.8*b.stepVotes + v
 	switch {
 	case !b.stepMode && b.stepVotes >= 1.5 && b.perSecond > 1:
-		b.stepMode = true
+		b.stepMode, b.contMode = true, false
 	case b.stepMode && b.stepVotes <= -1.5:
-		b.stepMode = false
+		b.stepMode, b.contMode = false, true
 	}
+}
+
+// undecided says neither refill model has been settled yet and predictions
+// should take the lower of the two, so that a wrong guess cannot cost 429s
+// or dig into the reserve. A bucket of some size settles it within a
+// second or two: several answers come back within each reset second, and a
+// continuous bucket shows refill among them. A tiny bucket (Free's 2) gives
+// too few answers per second for that, and there the lower model would
+// leave it to overflow; the continuous model goes first, and the first 429s
+// against it settle the matter.
+func (b *bucket) undecided() bool {
+	return !b.stepMode && !b.contMode && len(b.epochs) > 0 && b.limit >= minCautiousLimit
 }
 
 func median(xs []float64) float64 {

@@ -388,7 +388,7 @@ func (p *Pacer) admitLocked(now float64) (at float64, spared bool) {
 		}
 		return at, false
 	}
-	need := 1 + p.cfg.Reserve*float64(b.limit)
+	need := 1 + p.reserveTokens()
 	if seen := b.seen(); seen >= need {
 		return at, seen >= need+1 // tokens the answers showed: certain
 	}
@@ -398,14 +398,26 @@ func (p *Pacer) admitLocked(now float64) (at float64, spared bool) {
 		return at, level >= need+1
 	}
 	next := b.nextAt(at, need)
-	if len(b.open) == 0 && (math.IsInf(next, 1) || !b.settled()) {
+	if len(b.open) == 0 && (math.IsInf(next, 1) || (!b.settled() && p.cfg.Reserve == 0)) {
 		// Nothing in flight will tell us more: find out with one request,
 		// rather than wait for a prediction that is not yet trusted. (A
 		// rate learned too low would otherwise wait for the bucket to be
-		// full, where nothing more is learned.)
+		// full, where nothing more is learned.) With a reserve only when
+		// there is no prediction at all: a probe may dig into it.
 		next = math.Min(next, math.Max(at, b.probeAt()))
 	}
 	return next, false
+}
+
+// reserveTokens is how many tokens every request must leave in the bucket
+// for other clients: Reserve of the limit, rounded up, since the tenant
+// reports whole tokens (20% of a bucket of 2 means leaving 1), but never the
+// whole bucket, so that a request is always possible.
+func (p *Pacer) reserveTokens() float64 {
+	if p.cfg.Reserve <= 0 {
+		return 0
+	}
+	return math.Min(math.Ceil(p.cfg.Reserve*float64(p.b.limit)-1e-9), float64(p.b.limit-1))
 }
 
 func (p *Pacer) sendLocked(now float64, spared bool) int64 {

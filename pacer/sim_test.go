@@ -142,6 +142,18 @@ type answerRec struct {
 }
 
 func (r simResult) ratio() float64 { return r.elapsed.Seconds() / r.ideal.Seconds() }
+
+// lowestAfter is the lowest remaining the tenant reported after the given
+// time into the run.
+func (r simResult) lowestAfter(d time.Duration) int {
+	low := math.MaxInt
+	for _, s := range r.served {
+		if s.at.Sub(r.startedAt) >= d {
+			low = min(low, s.remaining)
+		}
+	}
+	return low
+}
 func (r simResult) share429() float64 {
 	if r.attempts == 0 {
 		return 0
@@ -171,9 +183,9 @@ func runScenario(t *testing.T, sc scenario) simResult {
 		p := New(cfg)
 		if sc.trace {
 			p.trace = func(now float64, seq int64, resp management.Response, b *bucket) {
-				fmt.Printf("t=%8.3f seq=%4d st=%d rem=%2d reset=%d | anchor=%d unseen=%.0f open=%d rate=%.2f per=%.1f step=%v votes=%.1f runs=%d ow=%.3f\n",
+				fmt.Printf("t=%8.3f seq=%4d st=%d rem=%2d reset=%d | anchor=%d unseen=%.0f open=%d rate=%.2f per=%.1f step=%v cont=%v votes=%.1f runs=%d ow=%.3f\n",
 					now-unix(start), seq, resp.StatusCode, resp.RateLimit.Remaining, resp.RateLimit.Reset.Unix()-start.Unix(),
-					b.anchor.seq, b.unseen(), len(b.open), b.rate, b.perSecond, b.stepMode, b.stepVotes, len(b.runs), b.oneWay)
+					b.anchor.seq, b.unseen(), len(b.open), b.rate, b.perSecond, b.stepMode, b.contMode, b.stepVotes, len(b.runs), b.oneWay)
 			}
 		}
 		var mu sync.Mutex
@@ -269,8 +281,62 @@ func TestSimExplore(t *testing.T) {
 	}
 }
 
+func TestSimExploreMore(t *testing.T) {
+	if os.Getenv("PACER_EXPLORE") == "" {
+		t.Skip("set PACER_EXPLORE=runs to print the simulated numbers")
+	}
+	runs, _ := strconv.Atoi(os.Getenv("PACER_EXPLORE"))
+	runs = max(runs, 1)
+	type variant struct {
+		name string
+		sc   scenario
+	}
+	var vs []variant
+	for _, tn := range tenants {
+		for _, step := range []bool{false, true} {
+			for _, rtt := range []time.Duration{20 * time.Millisecond, 250 * time.Millisecond} {
+				mode := "cont"
+				if step {
+					mode = "step"
+				}
+				workers := 32
+				if tn.refill*rtt.Seconds() > 16 {
+					workers = 64
+				}
+				base := scenario{limit: tn.limit, refill: tn.refill, step: step, rtt: rtt, workers: workers, requests: 2000}
+				r := base
+				r.cfg.Reserve = 0.2
+				vs = append(vs, variant{fmt.Sprintf("%s %s %dms reserve", tn.name, mode, rtt.Milliseconds()), r})
+				if !step {
+					c := base
+					c.resetCeil = true
+					vs = append(vs, variant{fmt.Sprintf("%s %s %dms ceil", tn.name, mode, rtt.Milliseconds()), c})
+				}
+				if tn.refill*rtt.Seconds() <= 16 {
+					w := base
+					w.workers = 16
+					vs = append(vs, variant{fmt.Sprintf("%s %s %dms 16w", tn.name, mode, rtt.Milliseconds()), w})
+				}
+			}
+		}
+	}
+	for _, v := range vs {
+		worstRatio, worst429 := 0.0, 0.0
+		bestRatio := math.Inf(1)
+		low := math.MaxInt
+		for range runs {
+			r := runScenario(t, v.sc)
+			worstRatio = math.Max(worstRatio, r.ratio())
+			bestRatio = math.Min(bestRatio, r.ratio())
+			worst429 = math.Max(worst429, r.share429())
+			low = min(low, r.lowestAfter(time.Second))
+		}
+		fmt.Printf("%-36s ratio %.3f..%.3f  429 ≤ %.2f%%  lowest remaining after 1s %d\n", v.name, bestRatio, worstRatio, 100*worst429, low)
+	}
+}
+
 func TestSimOne(t *testing.T) {
-	sc := scenario{limit: 50, refill: 200, step: true, rtt: 250 * time.Millisecond, workers: 64, requests: 2000, trace: true}
+	sc := scenario{limit: 50, refill: 200, rtt: 250 * time.Millisecond, workers: 64, requests: 2000, trace: true, cfg: Config{Reserve: 0.2}}
 	r := runScenario(t, sc)
 	fmt.Printf("ratio=%.3f 429=%.2f%% learned=%.2f\n", r.ratio(), 100*r.share429(), r.stats.LearnedRate)
 }

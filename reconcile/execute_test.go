@@ -326,7 +326,7 @@ func TestResolveEmailsAndRoleNames(t *testing.T) {
 	}
 	got := make([]string, len(p.Triples))
 	for i, tr := range p.Triples {
-		got[i] = tr.UserID + " " + tr.RoleID + " " + tr.Unresolved
+		got[i] = tr.UserID + " " + tr.RoleID + " " + p.Unresolved[i]
 	}
 	want := []string{
 		"auth0|dana rol_BillingAdmin0000 ",

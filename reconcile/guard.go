@@ -8,6 +8,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/rolesweep/rolesweep/report"
 )
 
 // Protection lists users and roles that must never lose a role: break-glass
@@ -101,14 +103,14 @@ func (p *Plan) Violations(pr Protection, file string) []string {
 	return out
 }
 
-func roleLabel(t Triple) string {
+func roleLabel(t report.Result) string {
 	if t.RoleID != "" {
 		return t.RoleID
 	}
 	return fmt.Sprintf("role %q", t.RoleName)
 }
 
-func userLabel(t Triple) string {
+func userLabel(t report.Result) string {
 	if t.UserID != "" {
 		return t.UserID
 	}
@@ -117,11 +119,5 @@ func userLabel(t Triple) string {
 
 // Removals counts the triples a run would try to remove.
 func (p *Plan) Removals() int {
-	n := 0
-	for _, t := range p.Triples {
-		if t.Unresolved == "" {
-			n++
-		}
-	}
-	return n
+	return len(p.Triples) - len(p.Unresolved)
 }

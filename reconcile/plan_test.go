@@ -60,7 +60,7 @@ func TestBuildGroupsDedupesAndKeepsInputOrder(t *testing.T) {
 
 func TestResultsMarkUnresolved(t *testing.T) {
 	p := Build(&input.Source{Rows: []input.Row{row(2, "auth0|a", "rol_AAAAAAAAAAAAAAAA"), {Line: 3, UserEmail: "x@example.com", RoleID: "rol_AAAAAAAAAAAAAAAA"}}})
-	p.Triples[1].Unresolved = "no user has the email"
+	p.Unresolved[1] = "no user has the email"
 	rs := p.Results(report.Skipped, report.Failed)
 	if rs[0].Status != report.Skipped || rs[1].Status != report.Failed || rs[1].Error != "no user has the email" {
 		t.Errorf("results = %+v", rs)

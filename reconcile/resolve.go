@@ -96,14 +96,14 @@ func (r *Resolver) Resolve(ctx context.Context, p *Plan) error {
 		t := &p.Triples[i]
 		if t.UserID == "" {
 			if res := emails[t.UserEmail]; res.problem != "" {
-				t.Unresolved = res.problem
+				p.Unresolved[i] = res.problem
 			} else {
 				t.UserID = res.id
 			}
 		}
 		if t.RoleID == "" {
 			if res := names[t.RoleName]; res.problem != "" {
-				t.Unresolved = joinProblems(t.Unresolved, res.problem)
+				p.Unresolved[i] = joinProblems(p.Unresolved[i], res.problem)
 			} else {
 				t.RoleID = res.id
 			}

@@ -19,9 +19,9 @@ func FromSavedPlan(path string, r *report.Report) (*Plan, error) {
 	if got := report.Digest(r); got != r.PlanDigest {
 		return nil, fmt.Errorf("%s was edited after it was saved: its content digest is %s, not the recorded %s; run plan --out again and review it", path, got, r.PlanDigest)
 	}
-	p := &Plan{Input: r.Input, Duplicates: r.Summary.Duplicates}
-	for _, res := range r.Results {
-		t := Triple{
+	p := &Plan{Input: r.Input, Duplicates: r.Summary.Duplicates, Unresolved: map[int]string{}}
+	for i, res := range r.Results {
+		p.Triples = append(p.Triples, report.Result{
 			OrganizationID: res.OrganizationID,
 			UserID:         res.UserID,
 			UserEmail:      res.UserEmail,
@@ -29,11 +29,10 @@ func FromSavedPlan(path string, r *report.Report) (*Plan, error) {
 			RoleName:       res.RoleName,
 			Lines:          res.Lines,
 			Reason:         res.Reason,
-		}
+		})
 		if res.Status == report.PlanUnresolved {
-			t.Unresolved = res.Error
+			p.Unresolved[i] = res.Error
 		}
-		p.Triples = append(p.Triples, t)
 	}
 	p.regroup()
 	return p, nil

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -160,54 +161,39 @@ func ReadJSON(rd io.Reader) (*Report, error) {
 	return &r, nil
 }
 
-// digestResult is the part of a result that defines what a plan does. How a
-// run went (attempts, http_status, error) is not part of it.
-type digestResult struct {
-	UserID         string `json:"user_id"`
-	UserEmail      string `json:"user_email"`
-	OrganizationID string `json:"organization_id"`
-	RoleID         string `json:"role_id"`
-	RoleName       string `json:"role_name"`
-	Status         Status `json:"status"`
-	Lines          []int  `json:"lines"`
-	Reason         string `json:"reason"`
-}
-
 // Digest is a stable digest of what a plan would do: "sha256:" and the hex
-// SHA-256 of canonical JSON holding the domain, the input's sha256 and, in
-// order, each result's user, organization, role, status, lines and reason.
-// `plan --out` stores it as plan_digest and `apply --plan` recomputes it to
-// detect a plan edited after it was reviewed. Times, counts and the outcome
-// of attempts are left out, so it survives a round trip through WriteJSON
-// and ReadJSON. Each value is a separate JSON document in a fixed field order,
-// and the header counts the results, so no two different plans hash the same
-// bytes.
+// SHA-256 of the domain, the input's sha256 and, in order, each result's
+// user, organization, role, status, lines and reason. `plan --out` stores it
+// as plan_digest and `apply --plan` recomputes it to detect a plan edited
+// after it was reviewed. How a run went (attempts, http_status, error),
+// times and counts are left out, so it survives a round trip through
+// WriteJSON and ReadJSON.
 func Digest(r *Report) string {
 	h := sha256.New()
-	enc := json.NewEncoder(h)
-	// Encode errors cannot happen for these types; hashing never fails.
-	_ = enc.Encode(struct {
-		Digest      string `json:"digest"`
-		Domain      string `json:"domain"`
-		InputSHA256 string `json:"input_sha256"`
-		Results     int    `json:"results"`
-	}{"rolesweep-plan/1", r.Domain, r.Input.SHA256, len(r.Results)})
+	// Each field is length-prefixed, so no two different plans hash the same
+	// bytes; a buffered binary encoding keeps a million-row plan cheap.
+	w := bufio.NewWriterSize(h, 64<<10)
+	var num [binary.MaxVarintLen64]byte
+	putInt := func(n int) { w.Write(num[:binary.PutUvarint(num[:], uint64(n))]) }
+	putString := func(s string) {
+		putInt(len(s))
+		w.WriteString(s)
+	}
+	putString("rolesweep-plan/2")
+	putString(r.Domain)
+	putString(r.Input.SHA256)
+	putInt(len(r.Results))
 	for i := range r.Results {
 		res := &r.Results[i]
-		lines := res.Lines
-		if lines == nil {
-			lines = []int{}
+		for _, s := range [...]string{res.UserID, res.UserEmail, res.OrganizationID, res.RoleID, res.RoleName, string(res.Status), res.Reason} {
+			putString(s)
 		}
-		_ = enc.Encode(digestResult{
-			UserID:         res.UserID,
-			UserEmail:      res.UserEmail,
-			OrganizationID: res.OrganizationID,
-			RoleID:         res.RoleID,
-			RoleName:       res.RoleName,
-			Status:         res.Status,
-			Lines:          lines,
-			Reason:         res.Reason,
-		})
+		putInt(len(res.Lines))
+		for _, l := range res.Lines {
+			putInt(l)
+		}
 	}
+	// Writes to a hash never fail.
+	_ = w.Flush()
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }

@@ -94,21 +94,16 @@ type Report struct {
 	Results     []Result  `json:"results"`
 }
 
-// userKey identifies a user the way the run addresses them: by id when one is
-// known (an email that resolved carries its id too), otherwise by the email
-// that could not be resolved. The prefixes keep an id and an email with the
-// same spelling apart. Emails compare exactly because Auth0's users-by-email
-// lookup is case-sensitive.
-func userKey(res *Result) string {
-	if res.UserID != "" {
-		return "id:" + res.UserID
-	}
-	return "email:" + res.UserEmail
-}
+// pairKey identifies the (organization, user) pair a request is made for: a
+// user by id when one is known, else by email. It is a struct, not a joined
+// string, so counting a million results allocates no keys.
+type pairKey struct{ org, userID, email string }
 
-// groupKey identifies the (organization, user) pair a request is made for.
-func groupKey(res *Result) string {
-	return res.OrganizationID + "\x00" + userKey(res)
+func groupKey(res *Result) pairKey {
+	if res.UserID != "" {
+		return pairKey{org: res.OrganizationID, userID: res.UserID}
+	}
+	return pairKey{org: res.OrganizationID, email: res.UserEmail}
 }
 
 // Tally recomputes r.Summary's per-status counts, Users (distinct
@@ -127,7 +122,7 @@ func (r *Report) Tally() {
 		RateLimited: r.Summary.RateLimited,
 		Roles:       len(r.Results),
 	}
-	users := make(map[string]struct{})
+	users := make(map[pairKey]struct{})
 	for i := range r.Results {
 		res := &r.Results[i]
 		users[groupKey(res)] = struct{}{}

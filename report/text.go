@@ -100,11 +100,7 @@ func WritePlanText(w io.Writer, r *Report) error {
 		return bw.Flush()
 	}
 
-	groups := groupResults(r.Results)
-	shown := groups
-	if len(groups) > textMaxGroups {
-		shown = groups[:textShownGroups]
-	}
+	shown, hiddenUsers, hiddenRoles := groupResults(r.Results)
 
 	expected := Removed
 	if plan {
@@ -150,17 +146,13 @@ func WritePlanText(w io.Writer, r *Report) error {
 		}
 	}
 
-	if hidden := groups[len(shown):]; len(hidden) > 0 {
-		roles := 0
-		for _, members := range hidden {
-			roles += len(members)
-		}
+	if hiddenUsers > 0 {
 		where := "use --format json|csv for the full plan"
 		if !plan {
 			where = "the json and csv reports list every result"
 		}
 		fmt.Fprintf(bw, "\n… and %s (%s); %s\n",
-			plural(len(hidden), "more user", "more users"), plural(roles, "role", "roles"), where)
+			plural(hiddenUsers, "more user", "more users"), plural(hiddenRoles, "role", "roles"), where)
 	}
 	return bw.Flush()
 }
@@ -172,20 +164,33 @@ func writePadded(b *strings.Builder, cell string, width int) {
 	b.WriteString(strings.Repeat(" ", max(pad, 0)+2))
 }
 
-// groupResults returns the indexes of results grouped by (organization, user),
-// groups in the order they first appear and members in result order.
-func groupResults(results []Result) [][]int {
-	index := make(map[string]int)
-	var groups [][]int
+// groupResults returns the indexes of the results of the groups to show,
+// grouped by (organization, user) in order of first appearance, and counts
+// the users and roles left out: all groups up to textMaxGroups, else the
+// first textShownGroups. Only the groups that may be shown keep their
+// members, so a million-row plan is summarised without a list per user.
+func groupResults(results []Result) (shown [][]int, hiddenUsers, hiddenRoles int) {
+	index := make(map[pairKey]int)
 	for i := range results {
 		key := groupKey(&results[i])
 		g, ok := index[key]
 		if !ok {
-			g = len(groups)
+			g = len(index)
 			index[key] = g
-			groups = append(groups, nil)
 		}
-		groups[g] = append(groups[g], i)
+		if g < textMaxGroups {
+			if g == len(shown) {
+				shown = append(shown, nil)
+			}
+			shown[g] = append(shown[g], i)
+		}
 	}
-	return groups
+	if len(index) <= textMaxGroups {
+		return shown, 0, 0
+	}
+	kept := 0
+	for _, members := range shown[:textShownGroups] {
+		kept += len(members)
+	}
+	return shown[:textShownGroups], len(index) - textShownGroups, len(results) - kept
 }

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// writeRemovals writes a generated CSV of n rows: three roles per user, from
+// a catalogue of 20 roles, every row with a reason.
+func writeRemovals(tb testing.TB, n int) string {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), fmt.Sprintf("removals-%d.csv", n))
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	fmt.Fprintln(w, "user_id,role_id,reason")
+	for i := range n {
+		fmt.Fprintf(w, "auth0|%024x,rol_%016d,2026-Q4 access review CERT-1182\n", i/3, i%20)
+	}
+	if err := w.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+func benchmarkPlan(b *testing.B, rows int, format string) {
+	path := writeRemovals(b, rows)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		code := run(context.Background(), []string{"rolesweep", "plan", path, "--format", format}, env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard})
+		if code != 0 {
+			b.Fatalf("exit %d", code)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(peakRSSMiB(b, path, format), "peak-RSS-MiB")
+}
+
+// peakRSSMiB runs the same plan in a child process of this test binary and
+// returns that process's peak resident memory: the number a 2-core, small
+// machine cares about, which allocation counts alone do not give.
+func peakRSSMiB(b *testing.B, path, format string) float64 {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestPlanChildProcess$")
+	cmd.Env = append(os.Environ(), "ROLESWEEP_PLAN_CHILD="+path, "ROLESWEEP_PLAN_FORMAT="+format)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("child plan: %v\n%s", err, out)
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return float64(ru.Maxrss) / 1024 // Linux reports kilobytes
+}
+
+// TestPlanChildProcess is the child of peakRSSMiB; it does nothing in a
+// normal test run.
+func TestPlanChildProcess(t *testing.T) {
+	path := os.Getenv("ROLESWEEP_PLAN_CHILD")
+	if path == "" {
+		t.Skip("only run as the child of a plan benchmark")
+	}
+	code := run(context.Background(), []string{"rolesweep", "plan", path, "--format", os.Getenv("ROLESWEEP_PLAN_FORMAT")}, env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard})
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
+
+func BenchmarkPlan100k(b *testing.B)   { benchmarkPlan(b, 100_000, "text") }
+func BenchmarkPlan1M(b *testing.B)     { benchmarkPlan(b, 1_000_000, "text") }
+func BenchmarkPlan1MJSON(b *testing.B) { benchmarkPlan(b, 1_000_000, "json") }
