@@ -3,6 +3,7 @@ package sandbox
 import (
 	"cmp"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -471,6 +472,11 @@ func removeAll(held map[string]struct{}, ids []string) int {
 func (t *Tenant) serveInspect(w http.ResponseWriter, r *http.Request, path string) {
 	var rep reply
 	switch {
+	case r.Method == http.MethodGet && path == "/__sandbox/state" && r.URL.Query().Get("format") == "text":
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		writeStateText(w, t.State())
+		return
 	case r.Method == http.MethodGet && path == "/__sandbox/state":
 		rep = jsonReply(http.StatusOK, t.State())
 	case r.Method == http.MethodGet && path == "/__sandbox/stats":
@@ -479,4 +485,34 @@ func (t *Tenant) serveInspect(w http.ResponseWriter, r *http.Request, path strin
 		rep = notFoundRoute()
 	}
 	rep.write(w)
+}
+
+// writeStateText lists who holds which roles, by name, one user or
+// membership a line: what a person checks after a demo run.
+func writeStateText(w io.Writer, s Seed) {
+	names := make(map[string]string, len(s.Roles))
+	for _, r := range s.Roles {
+		names[r.ID] = r.Name
+	}
+	label := func(ids []string) string {
+		if len(ids) == 0 {
+			return "(no roles)"
+		}
+		out := make([]string, len(ids))
+		for i, id := range ids {
+			out[i] = names[id]
+			if out[i] == "" {
+				out[i] = id
+			}
+		}
+		return strings.Join(out, ", ")
+	}
+	for _, u := range s.Users {
+		fmt.Fprintf(w, "%s: %s\n", u.UserID, label(u.Roles))
+	}
+	for _, o := range s.Organizations {
+		for _, m := range o.Members {
+			fmt.Fprintf(w, "%s / %s: %s\n", o.ID, m.UserID, label(m.Roles))
+		}
+	}
 }

@@ -400,3 +400,19 @@ func rawRequest(t *testing.T, srv *httptest.Server, requestLine, token, body str
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+func TestStateAsText(t *testing.T) {
+	tn := New(Options{})
+	tn.AddRole("rol_AAAAAAAAAAAAAAAA", "Billing Admin")
+	tn.AddRole("rol_BBBBBBBBBBBBBBBB", "Survivor")
+	tn.AddUser("auth0|a", "a@example.com", "rol_BBBBBBBBBBBBBBBB")
+	tn.AddUser("auth0|b", "b@example.com")
+	tn.AddOrganization("org_Acme", "acme")
+	tn.AddMember("org_Acme", "auth0|a", "rol_AAAAAAAAAAAAAAAA", "rol_BBBBBBBBBBBBBBBB")
+	rec := httptest.NewRecorder()
+	tn.ServeHTTP(rec, httptest.NewRequest("GET", "/__sandbox/state?format=text", nil))
+	want := "auth0|a: Survivor\nauth0|b: (no roles)\norg_Acme / auth0|a: Billing Admin, Survivor\n"
+	if rec.Code != 200 || rec.Body.String() != want {
+		t.Errorf("state as text = %d %q, want %q", rec.Code, rec.Body.String(), want)
+	}
+}

@@ -23,8 +23,9 @@ echo "== sandbox tenant at $AUTH0_DOMAIN (a Free-plan-like bucket: 10 burst, 5/s
 echo; echo "== rolesweep validate $INPUT"
 "$BIN" validate "$INPUT"
 
-echo; echo "== rolesweep plan $INPUT --check --out $OUT/plan.json"
-"$BIN" plan "$INPUT" --check --out "$OUT/plan.json" --quiet
+echo; echo "== rolesweep plan $INPUT --check --out $OUT/plan.json   (reads the tenant, changes nothing)"
+"$BIN" plan "$INPUT" --check --out "$OUT/plan.json" --quiet | sed -n 1,16p
+echo "   …"
 
 echo; echo "== rolesweep apply --plan $OUT/plan.json --yes --verify"
 "$BIN" apply --plan "$OUT/plan.json" --yes --verify --quiet \
@@ -33,7 +34,14 @@ echo; echo "== rolesweep apply --plan $OUT/plan.json --yes --verify"
 echo; echo "== $OUT/report.md"
 cat "$OUT/report.md"
 
-echo; echo "== after the run: what every user still holds (the roles not on the list survived)"
-"$BIN" plan "$INPUT" --check --quiet --format text | head -n 8
+echo; echo "== before the run, every user also held a role that is not on the list; after it, that is all they hold"
+if command -v curl >/dev/null; then
+  curl -fsS "$AUTH0_DOMAIN/__sandbox/state?format=text"
+else
+  echo "(curl is not installed; see $AUTH0_DOMAIN/__sandbox/state?format=text)"
+fi
+
+echo; echo "== and a second plan --check finds nothing left to remove"
+"$BIN" plan "$INPUT" --check --quiet --format text | sed -n 1,4p
 
 echo; echo "Reports: $OUT/report.json $OUT/report.md $OUT/report.csv"
