@@ -100,21 +100,14 @@ func cmdApply(c *cli.Context, e env) (err error) {
 		Verify:      c.Bool("verify"),
 		Log:         a.t.log,
 	}
-	var journalErr error
-	var journalOnce sync.Once
 	if jr.writer != nil {
-		x.GroupDone = func(gi int, results []report.Result) {
-			if err := jr.record(a.plan, gi, results, e.now()); err != nil {
-				journalOnce.Do(func() { journalErr = err })
-			}
+		x.GroupDone = func(gi int, results []report.Result) error {
+			return jr.record(a.plan, gi, results, e.now())
 		}
 	}
 	progress := startProgress(c, e, a.t, &x.Progress)
 	runErr := x.Execute(dispatch, requests, a.plan, a.results, todo)
 	progress.stop()
-	if journalErr != nil && runErr == nil {
-		runErr = &reconcile.AbortError{Reason: "the journal could not be written", Err: journalErr}
-	}
 	return a.finish(runErr)
 }
 

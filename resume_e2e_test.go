@@ -24,10 +24,11 @@ import (
 	"github.com/rolesweep/rolesweep/sandbox"
 )
 
-// The killed run is paced by the sandbox's latency: with e2eUsers groups, two
-// in flight and e2eLatency per answer, a whole run takes about 2 s, and the
-// kill comes after e2eKillAfter groups, early enough that a loaded machine
-// cannot finish the remaining three quarters before the kill lands.
+// The killed run is paced by the sandbox's latency and the journal's fsyncs:
+// with e2eUsers groups, two in flight and e2eLatency per answer, a whole run
+// takes about 3 s, and the kill comes after e2eKillAfter groups, early enough
+// that a loaded machine cannot finish the remaining three quarters before the
+// kill lands. The kill waits on journal progress, never on a clock.
 const (
 	e2eUsers        = 120
 	e2eLatency      = "30ms"
@@ -202,8 +203,8 @@ func TestKilledRunResumes(t *testing.T) {
 
 // TestResumeRefusesAnotherInput: --resume continues only the run its journal
 // belongs to; a different input or tenant is refused before anything is sent
-// and leaves the journal untouched. The same input under another path (a
-// moved file) is the same run.
+// and leaves the journal untouched, as is a new run pointed at that journal.
+// The same input under another path (a moved file) is the same run.
 func TestResumeRefusesAnotherInput(t *testing.T) {
 	const input = "testdata/removals.csv"
 	tn, url := startTenant(t, sandbox.Options{}, input)
@@ -251,6 +252,19 @@ func TestResumeRefusesAnotherInput(t *testing.T) {
 			t.Errorf("%s: the refused resume changed the journal", r.name)
 		}
 	}
+	// Starting afresh must not write over the journal of the unfinished run.
+	sentBefore := tn.Stats().Total
+	got = rolesweep(t, invocation{}, "apply", input, "--yes", "--quiet", "--domain", url, "--api-token", tn.Token(),
+		"--report", filepath.Join(dir, "refused.json"), "--journal", journalPath)
+	if got.code != 2 || !strings.Contains(got.stderr, "--resume "+journalPath) {
+		t.Errorf("a new run on an existing journal: exit %d, stderr %q; want 2 and a pointer to --resume", got.code, got.stderr)
+	}
+	if n := tn.Stats().Total - sentBefore; n != 0 {
+		t.Errorf("a new run on an existing journal sent %d requests", n)
+	}
+	if now, _ := os.ReadFile(journalPath); !bytes.Equal(now, journaled) {
+		t.Errorf("a new run on an existing journal changed it")
+	}
 	if _, err := os.Stat(filepath.Join(dir, "refused.json")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a refused resume wrote a report (stat: %v)", err)
 	}
@@ -280,7 +294,8 @@ func TestResumeRefusesAnotherInput(t *testing.T) {
 
 // e2eBuild builds the rolesweep binary once for this test, with the race
 // detector when the test binary has it: the packages are then already in the
-// build cache, and the binary's own races surface as exit code 66.
+// build cache, and the binary's own races surface as exit code 66. VCS
+// stamping is off: CI checkouts owned by another user make git refuse it.
 func e2eBuild(t *testing.T) string {
 	t.Helper()
 	goTool := os.Getenv("GO")
@@ -288,7 +303,7 @@ func e2eBuild(t *testing.T) string {
 		goTool = "go"
 	}
 	bin := filepath.Join(t.TempDir(), "rolesweep")
-	args := []string{"build", "-o", bin}
+	args := []string{"build", "-buildvcs=false", "-o", bin}
 	if info, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range info.Settings {
 			if s.Key == "-race" && s.Value == "true" {
@@ -351,6 +366,9 @@ func e2eStartSandbox(t *testing.T, bin, csvPath string) (domain, token string) {
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
+		if strings.Contains(stderr.String(), "DATA RACE") {
+			t.Errorf("the sandbox process raced:\n%s", stderr.String())
+		}
 	})
 	settings := make(chan map[string]string, 1)
 	go func() {

@@ -57,7 +57,9 @@ type Executor struct {
 	Log    *slog.Logger
 	// GroupDone, when set, is called once for every group that finished
 	// (not skipped), with the group's result slots. Calls are serialised.
-	GroupDone func(g int, results []report.Result)
+	// An error stops the run: it is how the journal keeps its promise that
+	// nothing is removed without being recorded.
+	GroupDone func(g int, results []report.Result) error
 
 	Progress Progress
 
@@ -104,11 +106,12 @@ func (e *Executor) Execute(dispatch, requests context.Context, p *Plan, results 
 			if dispatch.Err() != nil {
 				return nil
 			}
-			err := e.runGroup(requests, p, gi, results)
-			if err != nil {
+			if err := e.runGroup(requests, p, gi, results); err != nil {
 				stopDispatch(err)
 			}
-			e.finished(p, gi, results)
+			if err := e.finished(p, gi, results); err != nil {
+				stopDispatch(&AbortError{Reason: "the journal could not be written", Err: err})
+			}
 			return nil
 		})
 	}
@@ -127,19 +130,19 @@ func (e *Executor) Execute(dispatch, requests context.Context, p *Plan, results 
 	return nil
 }
 
-func (e *Executor) finished(p *Plan, gi int, results []report.Result) {
+func (e *Executor) finished(p *Plan, gi int, results []report.Result) error {
 	e.doneMu.Lock()
 	defer e.doneMu.Unlock()
 	e.Progress.Done.Add(int64(len(p.Groups[gi].Triples)))
 	if e.GroupDone == nil {
-		return
+		return nil
 	}
 	for _, ti := range p.Groups[gi].Triples {
 		if results[ti].Status == report.Skipped {
-			return // interrupted before it was attempted: not finished
+			return nil // interrupted before it was attempted: not finished
 		}
 	}
-	e.GroupDone(gi, results)
+	return e.GroupDone(gi, results)
 }
 
 // runGroup checks, removes and verifies one group. Per-triple outcomes go

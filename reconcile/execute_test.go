@@ -283,10 +283,11 @@ func TestInterruptSkipsWhatWasNotSent(t *testing.T) {
 	results := p.Results(report.Skipped, report.Failed)
 	dispatch, cancel := context.WithCancel(context.Background())
 	x := &Executor{API: f.client, Pacer: fastPacer(0), Concurrency: 2}
-	x.GroupDone = func(int, []report.Result) {
+	x.GroupDone = func(int, []report.Result) error {
 		if x.Progress.Done.Load() >= 20 {
 			cancel()
 		}
+		return nil
 	}
 	err := x.Execute(dispatch, context.Background(), p, results, nil)
 	var abort *AbortError
@@ -342,5 +343,29 @@ func TestResolveEmailsAndRoleNames(t *testing.T) {
 	// dana by email and dana by id are one user: one group, one request.
 	if g := p.Groups[0]; g.UserID != "auth0|dana" || len(g.Triples) != 4 {
 		t.Errorf("first group = %+v", g)
+	}
+}
+
+func TestJournalFailureStopsTheRun(t *testing.T) {
+	f := newFixture(t, sandbox.Options{})
+	var rows []input.Row
+	for i := range 30 {
+		u := fmt.Sprintf("auth0|user%03d", i)
+		f.tenant.AddUser(u, "", roleA)
+		rows = append(rows, input.Row{UserID: u, RoleID: roleA})
+	}
+	p := planOf(rows...)
+	x := &Executor{API: f.client, Pacer: fastPacer(0), Concurrency: 1}
+	x.GroupDone = func(int, []report.Result) error { return errors.New("disk full") }
+	results, err := execute(t, x, p)
+	var abort *AbortError
+	if !errors.As(err, &abort) || !strings.Contains(abort.Error(), "journal") {
+		t.Fatalf("err = %v, want an abort naming the journal", err)
+	}
+	if results[0].Status != report.Removed || results[len(results)-1].Status != report.Skipped {
+		t.Errorf("first %s, last %s: the run must stop after the first unrecorded group", results[0].Status, results[len(results)-1].Status)
+	}
+	if n := f.tenant.Stats().RolesRemoved; n > 2 {
+		t.Errorf("%d roles removed after the journal failed", n)
 	}
 }
