@@ -439,3 +439,97 @@ func TestFlagsAfterTheFile(t *testing.T) {
 		t.Errorf("flags after FILE: %d %q", got.code, got.stderr)
 	}
 }
+
+func TestHeaderOnlyIsNothingToDo(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "empty.csv")
+	os.WriteFile(path, []byte("user_id,role_id\n"), 0o600)
+	if got := rolesweep(t, invocation{}, "validate", path); got.code != 0 || !strings.Contains(got.stdout, "valid: 0 rows") {
+		t.Errorf("header only: %d %q %q", got.code, got.stdout, got.stderr)
+	}
+	tn, url := startTenant(t, sandbox.Options{}, "")
+	report := filepath.Join(t.TempDir(), "r.json")
+	if got := rolesweep(t, invocation{}, "apply", path, "--yes", "--domain", url, "--api-token", tn.Token(), "--report", report, "--quiet"); got.code != 0 {
+		t.Errorf("apply of nothing: %d %q", got.code, got.stderr)
+	}
+	if got := rolesweep(t, invocation{}, "validate", filepath.Join(t.TempDir(), "missing.csv")); got.code != 2 || !strings.Contains(got.stderr, "missing.csv") {
+		t.Errorf("missing file: %d %q", got.code, got.stderr)
+	}
+}
+
+func TestConfirmationOnATerminal(t *testing.T) {
+	for answer, want := range map[string]int{"yes\n": 0, "no\n": 2, "": 2} {
+		tn, url := startTenant(t, sandbox.Options{}, "testdata/removals.csv")
+		var stdout, stderr syncBuffer
+		code := run(context.Background(), []string{"rolesweep", "apply", "testdata/removals.csv", "--domain", url, "--api-token", tn.Token(), "--report", filepath.Join(t.TempDir(), "r.json"), "--quiet"}, env{
+			stdin: strings.NewReader(answer), stdout: &stdout, stderr: &stderr,
+			terminal: func(s any) bool { _, isReader := s.(*strings.Reader); return isReader },
+		})
+		if code != want || !strings.Contains(stderr.String(), "About to remove 24 roles from 13 users on 127.0.0.1:") {
+			t.Errorf("answer %q: exit %d, want %d; stderr %q", answer, code, want, stderr.String())
+		}
+		if sent := tn.Stats().RolesRemoved; (want == 0) != (sent > 0) {
+			t.Errorf("answer %q: %d roles removed", answer, sent)
+		}
+	}
+}
+
+func TestProgressIsLoggedWhenNotOnATerminal(t *testing.T) {
+	tn, url := startTenant(t, sandbox.Options{Latency: 10 * time.Millisecond}, "testdata/removals.csv")
+	var stdout, stderr syncBuffer
+	code := run(context.Background(), []string{"rolesweep", "apply", "testdata/removals.csv", "--yes", "--concurrency", "1", "--domain", url, "--api-token", tn.Token(), "--report", filepath.Join(t.TempDir(), "r.json"), "--log-format", "json"}, env{
+		stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, progressEvery: 20 * time.Millisecond,
+	})
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var progress map[string]any
+	for line := range strings.SplitSeq(stderr.String(), "\n") {
+		if strings.Contains(line, `"msg":"progress"`) {
+			if err := json.Unmarshal([]byte(line), &progress); err != nil {
+				t.Fatalf("progress line %q: %v", line, err)
+			}
+		}
+	}
+	if progress == nil || progress["total"] != float64(24) {
+		t.Errorf("no JSON progress line with the total in %q", stderr.String())
+	}
+}
+
+func TestSecondInterruptStopsRequestsOnTheWire(t *testing.T) {
+	// Removals by user id only, so that the run goes straight to removing.
+	in := filepath.Join(t.TempDir(), "ids.csv")
+	var b strings.Builder
+	b.WriteString("user_id,role_id\n")
+	for i := range 10 {
+		fmt.Fprintf(&b, "auth0|%024x,rol_NHBmr6NkzbRcHob1\n", i)
+	}
+	os.WriteFile(in, []byte(b.String()), 0o600)
+	tn, url := startTenant(t, sandbox.Options{Latency: 20 * time.Second}, in)
+	path := filepath.Join(t.TempDir(), "r.json")
+	signals := make(chan os.Signal, 2)
+	go func() {
+		for tn.Stats().MaxInFlight < 1 {
+			time.Sleep(time.Millisecond)
+		}
+		signals <- syscall.SIGINT
+		signals <- syscall.SIGTERM
+	}()
+	start := time.Now()
+	got := rolesweep(t, invocation{signals: signals}, "apply", in, "--yes", "--concurrency", "2", "--domain", url, "--api-token", tn.Token(), "--report", path, "--quiet")
+	if got.code != 3 {
+		t.Fatalf("exit %d: %s %s", got.code, got.stdout, got.stderr)
+	}
+	if waited := time.Since(start); waited > 15*time.Second {
+		t.Errorf("the second signal did not stop the requests on the wire (%v)", waited)
+	}
+	r := readReport(t, path)
+	checkComplete(t, r, in)
+	if r.Summary.Failed == 0 || r.Summary.Skipped == 0 || r.Summary.Removed != 0 {
+		t.Errorf("want the interrupted request failed (outcome unknown) and the rest skipped: %+v", r.Summary)
+	}
+	for _, res := range r.Results {
+		if res.Status == report.Failed && !strings.Contains(res.Error, "outcome is unknown") {
+			t.Errorf("failed without saying the outcome is unknown: %+v", res)
+		}
+	}
+}

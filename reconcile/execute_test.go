@@ -369,3 +369,29 @@ func TestJournalFailureStopsTheRun(t *testing.T) {
 		t.Errorf("%d roles removed after the journal failed", n)
 	}
 }
+
+func TestCheckInAnOrganization(t *testing.T) {
+	f := newFixture(t, sandbox.Options{})
+	f.tenant.AddUser("auth0|member", "", roleA)
+	f.tenant.AddUser("auth0|outsider", "")
+	f.tenant.AddOrganization("org_AcmeAcmeAcme12", "acme")
+	f.tenant.AddMember("org_AcmeAcmeAcme12", "auth0|member", roleB, survivor)
+	p := planOf(
+		input.Row{UserID: "auth0|member", RoleID: roleB, OrganizationID: "org_AcmeAcmeAcme12"},
+		input.Row{UserID: "auth0|member", RoleID: roleA, OrganizationID: "org_AcmeAcmeAcme12"},
+		input.Row{UserID: "auth0|outsider", RoleID: roleB, OrganizationID: "org_AcmeAcmeAcme12"},
+		input.Row{UserID: "auth0|member", RoleID: roleB, OrganizationID: "org_NoSuchOrg00000"},
+	)
+	results, err := execute(t, &Executor{API: f.client, Pacer: fastPacer(0), Concurrency: 2, Check: true, Verify: true}, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// roleA is held at tenant level, not in the organization: absent there.
+	want := []report.Status{report.Removed, report.Absent, report.NotFound, report.NotFound}
+	if got := statuses(results); !reflect.DeepEqual(got, want) {
+		t.Errorf("statuses = %v, want %v (%+v)", got, want, results)
+	}
+	if got := f.tenant.Roles("auth0|member"); !reflect.DeepEqual(got, []string{roleA}) {
+		t.Errorf("tenant-level roles changed: %v", got)
+	}
+}
