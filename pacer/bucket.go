@@ -8,31 +8,54 @@ import (
 
 // bucket is the pacer's picture of the tenant's token bucket, built only from
 // the x-ratelimit-* headers of the answers. It has no lock and no clock of its
-// own: the Pacer calls it under its mutex and passes times in as Unix seconds
-// (float64, client clock).
+// own: the Pacer calls it under its mutex, with times in float64 seconds.
 //
-// The picture is anchored on the freshest answer: it said how many tokens
-// were left (remaining) when the tenant served that request. Every request
-// sent after it, or still in flight when it came back, is assumed to take a
-// token the anchor did not see, unless it came back 429 (a refused request
-// takes none). What the tenant added since the anchor is predicted by one of
-// two refill models, chosen by which one the answers contradict less:
+// Prediction. The freshest answer (the latest sent) is the anchor: its
+// remaining is what the tenant had left when it served it. Every request
+// sent since, and every older one the tenant may have served after it
+// (still in flight, or sent so close to it that they may have swapped
+// places), takes a token the anchor does not show, unless answered 429. The
+// refill since is predicted by one of two models:
 //
-//   - continuous: rate tokens a second, smoothly;
-//   - step: perSecond tokens at once at every x-ratelimit-reset second.
+//   - continuous: rate tokens a second. The unseen requests are replayed in
+//     the order they reach the tenant, refilling in between and capping at
+//     the limit as the tenant does, with send times as the clock (see
+//     replay), so no one-way latency needs estimating;
+//   - step: perSecond tokens at each x-ratelimit-reset second, all at once.
+//     Inside one reset second such a bucket does not refill, so the lowest
+//     remaining of that second's answers is where it stands, however the
+//     answers were reordered.
 //
-// The refill is learned from Q = remaining + (tokens our own requests have
-// taken up to that answer): Q only grows by refill, so its slope over time
-// is the refill rate, and whether it grows inside one reset second or only
-// from one reset second to the next tells the two models apart.
+// Learning. Q = remaining + the tokens our requests took up to that answer
+// only grows by refill (others' requests make it grow slower, so what is
+// learned is the refill left to us). The continuous rate is Q's growth over
+// time, over "runs" of answers between answers that found the bucket full
+// (refill into a full bucket is lost), each end discounted by how many
+// requests may have been served in the other order. Until runs of a second
+// or more exist, it is bootstrapped from the answers of single reset seconds
+// (for n answers, the refill among them is n-1-(maxR-minR), whatever their
+// order) and from lower bounds proven by full buckets. The step size is the
+// level a step left (lowest remaining plus answers in that second) less the
+// level the second before ended at.
+//
+// Choosing. Refill inside one reset second is impossible for a stepped
+// bucket, and so is a reset that is not in the second after the one the
+// request was served in: seeing either settles "continuous". An answer that
+// found fewer tokens than one model promised, and not fewer than the other
+// promised, votes for the other; enough votes settle "step". Until settled,
+// a bucket of some size is predicted by the lower of the two models, so that
+// a wrong guess costs neither 429s nor the reserve; a tiny one (Free's 2
+// tokens) by the continuous model, since the lower model would let it
+// overflow and it answers too rarely to settle the question otherwise: on a
+// stepped bucket the continuous model's first one or two 429s settle it.
 type bucket struct {
 	limit int // x-ratelimit-limit; 0 until the first answer with headers
 
 	anchor observation
-	// anchorOlderOpen counts the requests older than the anchor that were
-	// still in flight when it came back: the tenant may have served them
-	// after it, so they count as unseen until the anchor moves on, less
-	// those among them that came back 429 (anchorOlderRefused).
+	// anchorOlderOpen counts the requests older than the anchor that the
+	// tenant may have served after it (see observe): they count as unseen
+	// until the anchor moves on, less those among them that came back 429
+	// (anchorOlderRefused).
 	anchorOlderOpen, anchorOlderRefused int
 
 	// seq is the sequence number of the latest send (1-based, in send order).
@@ -57,12 +80,13 @@ type bucket struct {
 	recent         []levelAt
 	floor, floorAt float64
 	runTime        float64 // how many seconds of runs the rate comes from
+	bootT          float64 // how many seconds of short runs the bootstrap came from
 	perSecond      float64 // step model: tokens added at each reset second
 	steps          []float64
 	stepMode       bool
-	// contMode says refill was seen inside a reset second: the bucket is
-	// continuous. Until one of the modes is settled, predictions take the
-	// lower of the two models.
+	// contMode says the answers proved the bucket continuous (see judgeReset
+	// and learnEpoch). Until one of the modes is settled, predictions take
+	// the lower of the two models (see undecided).
 	contMode bool
 	// stepVotes is the evidence for the step model (positive) against the
 	// continuous one (negative), decayed.
@@ -71,8 +95,6 @@ type bucket struct {
 	// first, until every request that could still name it has come back.
 	epochs []epochStats
 	judged epochStats // the last reset second judged
-
-	last observation // the latest answer, in arrival order
 
 	sentAt [1024]float64 // send times of recent requests, by sequence number
 
@@ -102,7 +124,7 @@ type run struct {
 // sent is a request in flight.
 type sent struct {
 	seq    int64
-	at     float64 // when it left (Unix s)
+	at     float64 // when it left (model seconds, see Pacer.sec)
 	spared bool    // it left with tokens to spare: one of a burst
 	// The tokens each refill model predicted it would find: a 429 tells
 	// which of them was wrong.
@@ -139,16 +161,19 @@ func (e epochStats) refilled() int { return (e.n - 1) - (e.maxR - e.minR) }
 
 type observation struct {
 	seq     int64
-	at      float64 // estimated server time (Unix s) at which the tenant served it
-	recv    float64 // when the answer came back (Unix s)
+	sent    float64 // when its request left
+	at      float64 // when the tenant served it, estimated as halfway through the round trip
+	recv    float64 // when the answer came back
 	rem     int     // x-ratelimit-remaining
 	q       float64 // rem (+½, see observe) + tokens our requests had taken up to and including this one
-	epoch   float64 // x-ratelimit-reset (Unix s)
+	epoch   float64 // x-ratelimit-reset, in model seconds
 	refused bool    // it was a 429
 	full    bool    // it found the bucket full: refill just before it may have been lost
 	// amb is how far q may be off because the tenant may have served
-	// requests sent about the same time in another order.
-	amb float64
+	// requests sent about the same time in another order; together says
+	// some of them left at the same moment, in one burst.
+	amb      float64
+	together bool
 }
 
 const (
@@ -167,6 +192,9 @@ const (
 	// minCautiousLimit is the smallest bucket predicted by the lower of the
 	// two refill models until one is settled (see undecided).
 	minCautiousLimit = 8
+	// skewMargin allows for the tenant's clock being off ours when a reset
+	// second is compared with our times.
+	skewMargin = 0.05
 	// together is how close two sends must be to count as one burst, whose
 	// requests the tenant may serve in any order.
 	together = 0.002
@@ -179,7 +207,7 @@ func (b *bucket) known() bool { return b.limit > 0 }
 func (b *bucket) send(now float64, spared bool) int64 {
 	r := sent{seq: b.seq + 1, at: now, spared: spared}
 	if b.known() {
-		r.contLevel = b.levelBy(now, false)
+		r.contLevel = math.Min(float64(b.limit), b.levelBy(now, false))
 		r.stepLevel = b.levelBy(now, true)
 	}
 	spread := b.spread()
@@ -201,7 +229,7 @@ func (b *bucket) spread() float64 { return (b.rttHi-b.rttLo)/2 + 0.002 }
 // them that left with it.
 func (b *bucket) newerClose(seq int64, at float64) (close, with int) {
 	spread := b.spread()
-	for s := seq + 1; s <= b.seq && s-seq < int64(len(b.sentAt)); s++ {
+	for s := max(seq+1, b.seq-int64(len(b.sentAt))+1); s <= b.seq; s++ {
 		t := b.sentAt[s%int64(len(b.sentAt))]
 		if t > at+spread {
 			break
@@ -252,11 +280,6 @@ func countAbove(seqs []int64, seq int64) int {
 	return len(seqs) - sort.Search(len(seqs), func(i int) bool { return seqs[i] > seq })
 }
 
-// countBelow is how many of the sorted seqs are < seq.
-func countBelow(seqs []int64, seq int64) int {
-	return sort.Search(len(seqs), func(i int) bool { return seqs[i] >= seq })
-}
-
 // unseen is how many tokens our requests have taken, or may yet take, that
 // the anchor's remaining does not reflect: everything sent after it that was
 // not refused, and, in case the tenant served them after the anchor, the
@@ -281,14 +304,30 @@ func (b *bucket) seen() float64 {
 	return math.Min(cont, step)
 }
 
-// level predicts the tokens a request sent at now finds when it reaches the
-// tenant, after every request already sent has taken its token: by the
-// settled model, or the lower of the two.
-func (b *bucket) level(now float64) float64 {
-	if b.undecided() {
-		return math.Min(b.levelBy(now, false), b.levelBy(now, true))
+// models lists the refill models a prediction must satisfy: the settled
+// one, or both while undecided.
+func (b *bucket) models() []bool {
+	switch {
+	case b.undecided():
+		return []bool{false, true}
+	case b.stepMode:
+		return []bool{true}
 	}
-	return b.levelBy(now, b.stepMode)
+	return []bool{false}
+}
+
+// fits says whether a request sent at now finds need tokens when it reaches
+// the tenant, after every request already sent has taken its token, by each
+// model in use, each with its own margin (see cushion); spare says it finds
+// one more besides.
+func (b *bucket) fits(now, need float64) (ok, spare bool) {
+	ok, spare = true, true
+	for _, step := range b.models() {
+		level, want := b.levelBy(now, step), need+b.cushion(need, step)
+		ok = ok && level >= want
+		spare = spare && level >= want+1
+	}
+	return ok, spare
 }
 
 func (b *bucket) levelBy(now float64, step bool) float64 {
@@ -301,7 +340,7 @@ func (b *bucket) levelBy(now float64, step bool) float64 {
 	// changes nothing, and a need above it asks how long the bucket has been
 	// full (see cushion).
 	level, at := b.replay()
-	if arrive := now + b.oneWay; arrive > at {
+	if arrive := now - b.spread(); arrive > at {
 		level += b.rate * (arrive - at)
 	}
 	return level
@@ -314,10 +353,17 @@ func (b *bucket) levelBy(now float64, step bool) float64 {
 // is. Applying the cap only once, at the end, would assume every token of
 // refill came before any of those requests, and so call the bucket full
 // when requests in flight keep draining it.
+//
+// Times here are send times: wherever in its round trip the tenant serves
+// a request, it does so at about the same point for every request, so the
+// refill between two of them is the time between their sends, and no
+// estimate of the one-way latency is needed (its error would make every
+// prediction late or early). The round trips' spread is allowed for by the
+// caller.
 func (b *bucket) replay() (level, at float64) {
 	a := b.anchor
 	limit := float64(b.limit)
-	level, at = float64(a.rem), a.at
+	level, at = float64(a.rem), a.sent
 	if b.seq-a.seq >= int64(len(b.sentAt)) {
 		return level - b.unseen(), at // far behind: no send times kept
 	}
@@ -329,7 +375,7 @@ func (b *bucket) replay() (level, at float64) {
 			r++
 			continue // refused: took nothing
 		}
-		served := b.sentAt[seq%int64(len(b.sentAt))] + b.oneWay
+		served := b.sentAt[seq%int64(len(b.sentAt))]
 		if served > at {
 			level = math.Min(limit, level+b.rate*(served-at))
 			at = served
@@ -339,18 +385,17 @@ func (b *bucket) replay() (level, at float64) {
 	return level, at
 }
 
-// stepBase is, for the step model, the level the latest reset second will
-// end at once every request answered in it is counted (requests still in
-// flight are not), and that second. Its answers' remainings are, …
-// in whatever order the tenant served them, so the highest is at most one
-// below the level X the step left: the estimate never runs high, however
-// much the answers were reordered.
+// stepBase is, for the step model, the level the latest reset second is at
+// after every request answered in it (requests still in flight are not
+// counted), and that second: the lowest remaining among its answers. No
+// refill comes inside the second, so that answer was served last of them,
+// whatever order they came back in; when we are the bucket's only client it
+// equals maxR+1-n, and when others take tokens too it counts what they took
+// before it. While answers are missing it is lower than the truth, by the
+// requests still in flight that were served before it: the safe side.
 func (b *bucket) stepBase() (base, epoch float64) {
 	e := b.epochs[len(b.epochs)-1]
-	if e.n == 0 {
-		return 0, e.epoch // only 429s: nothing was left
-	}
-	return float64(e.maxR + 1 - e.n), e.epoch
+	return float64(e.minR), e.epoch
 }
 
 // stepRefill is what n steps add by the step model: one token short, because
@@ -379,13 +424,14 @@ func stepsBetween(from, epoch, to float64) int {
 	return int(math.Floor(last-first)) + 1
 }
 
-// nextAt is the earliest time at which level reaches need, or +Inf when the
-// model cannot tell (no refill learned yet, or the cap stands in the way).
+// nextAt is the earliest time at which fits will hold, or +Inf when a model
+// cannot tell (no refill learned yet, or the cap stands in the way).
 func (b *bucket) nextAt(now, need float64) float64 {
-	if b.undecided() {
-		return math.Max(b.nextAtBy(now, need, false), b.nextAtBy(now, need, true))
+	at := now
+	for _, step := range b.models() {
+		at = math.Max(at, b.nextAtBy(now, need+b.cushion(need, step), step))
 	}
-	return b.nextAtBy(now, need, b.stepMode)
+	return at
 }
 
 func (b *bucket) nextAtBy(now, need float64, step bool) float64 {
@@ -405,7 +451,7 @@ func (b *bucket) nextAtBy(now, need float64, step bool) float64 {
 	case b.rate <= 0:
 		return math.Inf(1) // no rate yet: wait for answers
 	}
-	return math.Max(now, at+(need-level)/b.rate-b.oneWay)
+	return math.Max(now, at+(need-level)/b.rate+b.spread())
 }
 
 // cushion is how many tokens, beyond need, a request should find by the
@@ -417,8 +463,8 @@ func (b *bucket) nextAtBy(now, need float64, step bool) float64 {
 // overflows because of it, except when the reserve leaves no room below
 // the limit (20% of a bucket of 2): then every request must wait for a full
 // bucket, and the cushion is time past the moment it fills.
-func (b *bucket) cushion(need float64) float64 {
-	if b.stepMode {
+func (b *bucket) cushion(need float64, step bool) float64 {
+	if step {
 		return 0 // the step model is exact; stepRefill already keeps a token back
 	}
 	c := 0.5 + b.rate*2*b.spread()
@@ -434,11 +480,14 @@ func (b *bucket) settled() bool { return b.runTime >= 1 }
 
 // probeAt is when a lone request may go out to find out what the model cannot
 // predict: at the reset the anchor named, or, when that second had already
-// begun at the tenant, a while after the last answer.
+// begun at the tenant or the bucket is known to be continuous, a while after
+// the last answer.
 func (b *bucket) probeAt() float64 {
 	a := b.anchor
-	if a.epoch > a.at {
-		return a.epoch + stepGuard - b.oneWay
+	if a.epoch > a.at && !b.contMode { // a continuous bucket's reset second says little
+		// A reset far off (a clock gone wrong, a bogus header) does not
+		// park the run: no longer than a pause after a 429 would.
+		return math.Min(a.epoch+stepGuard-b.oneWay, a.recv+maxPause.Seconds())
 	}
 	return a.recv + probeGap
 }
@@ -461,7 +510,7 @@ func (b *bucket) observe(r sent, recv float64, limit, rem int, epoch float64, re
 	}
 	seq := r.seq
 	o := observation{
-		seq: seq, at: r.at + (recv-r.at)/2, recv: recv, rem: rem, epoch: epoch, refused: refused,
+		seq: seq, sent: r.at, at: r.at + (recv-r.at)/2, recv: recv, rem: rem, epoch: epoch, refused: refused,
 		q: float64(rem) + float64(seq) - float64(b.refusedBefore) - float64(len(b.refused)-countAbove(b.refused, seq)),
 	}
 	o.full = !refused && rem >= limit-1
@@ -471,6 +520,7 @@ func (b *bucket) observe(r sent, recv float64, limit, rem int, epoch float64, re
 	// of the order of the square root of their number.
 	close, with := b.newerClose(seq, r.at)
 	with += r.olderTogether
+	o.together = with > 0
 	o.amb = float64(with) + math.Sqrt(float64(r.olderClose+close-with))
 	if !o.full {
 		// remaining is the level rounded down; a full bucket's level is
@@ -481,15 +531,57 @@ func (b *bucket) observe(r sent, recv float64, limit, rem int, epoch float64, re
 	}
 	if seq > b.anchor.seq || b.anchor.seq == 0 {
 		b.anchor = o
-		b.anchorOlderOpen = b.openBelow(seq)
+		// Older requests the tenant may have served after this one: those
+		// still in flight, and those that left so shortly before it that
+		// they may have been overtaken, even if answered already: all that
+		// left with it in one burst, half of those a little earlier.
+		b.anchorOlderOpen = max(b.openBelow(seq), r.olderTogether+(r.olderClose-r.olderTogether+1)/2)
 		b.anchorOlderRefused = 0
 	}
+	b.judgeReset(o, r.at)
 	b.learnEpoch(o)
 	b.learnRate(o, r.at, r.spared)
 	if r.contLevel != 0 || r.stepLevel != 0 {
 		b.judgeAnswer(r, o)
 	}
-	b.last = o
+	b.forgetRefused()
+}
+
+// judgeReset: a bucket refilled at every whole second names as its reset
+// the second after the one it served the request in, always. The tenant
+// served it between sentAt and the answer; a reset not after that, or more
+// than a second after it, settles the model as continuous (a continuous
+// bucket does both: the second of its next token, rounded down, is often the
+// current one; rounded up, it is sometimes two seconds on). A full bucket
+// is left out: it has no next refill, and may name the current second.
+func (b *bucket) judgeReset(o observation, sentAt float64) {
+	if o.rem >= b.limit-1 || b.contMode {
+		return
+	}
+	if o.epoch <= sentAt-skewMargin || o.epoch > o.recv+1+skewMargin {
+		b.settleContinuous()
+	}
+}
+
+// settleContinuous records proof that the bucket refills continuously.
+func (b *bucket) settleContinuous() {
+	b.stepVotes = math.Min(b.stepVotes, -3)
+	b.stepMode = false
+	b.contMode = true
+}
+
+// forgetRefused folds the 429s older than anything still looked up (the
+// anchor, the requests in flight) into a count.
+func (b *bucket) forgetRefused() {
+	oldest := b.anchor.seq
+	if len(b.open) > 0 {
+		oldest = min(oldest, b.open[0].seq)
+	}
+	k := sort.Search(len(b.refused), func(i int) bool { return b.refused[i] >= oldest })
+	if k > 64 {
+		b.refusedBefore += int64(k)
+		b.refused = slices.Delete(b.refused, 0, k)
+	}
 }
 
 func (b *bucket) noteRTT(rtt float64) {
@@ -510,12 +602,6 @@ func (b *bucket) noteRTT(rtt float64) {
 	b.oneWay = 0.4 * lo
 }
 
-// reorder is how many of our requests the tenant may have served in another
-// order than we sent them: those within the spread of recent round trips.
-func (b *bucket) reorder() float64 {
-	return b.rate * (b.rttHi - b.rttLo)
-}
-
 // learnRate updates the continuous refill estimate from a new answer.
 func (b *bucket) learnRate(o observation, sentAt float64, spared bool) {
 	// Runs: a full answer closes the current stretch; the next starts at the
@@ -532,16 +618,17 @@ func (b *bucket) learnRate(o observation, sentAt float64, spared bool) {
 			// at the answer before, loses nothing to rounding, provided
 			// the bucket cannot have sat full for long: no longer than
 			// the model takes to fill it from that answer.
-			if fill := (float64(b.limit) - float64(r.lastRem) - 0.5) / b.rate; b.rate > 0 && !spared &&
+			if fill := (float64(b.limit) - float64(r.lastRem) - 0.5) / b.rate; b.rate > 0 && !spared && !o.together &&
 				o.at > r.lastAt && o.at-r.lastAt <= fill+0.1 {
 				r.lastQ, r.lastAt, r.lastAmb = o.q, o.at, o.amb
 			}
 			r.closed = true
 		}
-		if !spared { // a full bucket's level is exact: a good start
+		if !spared && !o.together { // a full bucket's level is exact: a good start
 			b.runs = append(b.runs, run{firstQ: o.q, firstAt: o.at, firstAmb: o.amb, lastQ: o.q, lastAt: o.at, lastAmb: o.amb, lastRem: o.rem})
 		}
-	case spared:
+	case spared, o.together:
+		// Sent with others at once: the tenant served them in any order.
 	case !open:
 		b.runs = append(b.runs, run{firstQ: o.q, firstAt: o.at, firstAmb: o.amb, lastQ: o.q, lastAt: o.at, lastAmb: o.amb, lastRem: o.rem})
 	case o.at > b.runs[n-1].lastAt:
@@ -571,20 +658,32 @@ func (b *bucket) learnRate(o observation, sentAt float64, spared bool) {
 		}
 	}
 	b.runTime = allT
+	b.raiseFloor(o, sentAt)
 	if longT >= 1 {
 		b.rate = math.Max(0, longQ/longT)
-		return
+	} else {
+		// Until there are long runs, the estimate is bootstrapped, erring
+		// low: from the short runs, half a token low, unless they rest on
+		// less observation than the estimate in use (older runs left the
+		// window); and from the refill seen while the answers of one reset
+		// second were served, which needs no order and so works for the
+		// bursts of the first seconds (burstRate). With nothing to go on
+		// (every answer finds the bucket full, as when the reserve takes all
+		// but one token) the last estimate stands.
+		r, evidence := 0.0, false
+		if allT >= 0.2 && allT >= 0.8*b.bootT {
+			r, evidence = (allQ-0.5)/allT, true
+			b.bootT = allT
+		}
+		if burst, ok := b.burstRate(); ok {
+			r, evidence = math.Max(r, burst), true
+		}
+		if evidence {
+			b.rate = math.Max(0, r)
+		}
 	}
-	b.raiseFloor(o, sentAt)
-	// Short runs only bootstrap the estimate, half a token low so that it
-	// errs slow rather than into 429s; so does the refill seen while the
-	// answers of one reset second were served, which needs no order, and so
-	// works for the bursts of the first seconds.
-	r := 0.0
-	if allT >= 0.2 {
-		r = (allQ - 0.5) / allT
-	}
-	b.rate = math.Max(0, math.Max(r, b.burstRate()))
+	// A lower bound proven by a full bucket lately (raiseFloor) holds
+	// whatever the estimate says.
 	if o.at-b.floorAt <= floorLife {
 		b.rate = math.Max(b.rate, b.floor)
 	}
@@ -612,14 +711,17 @@ func (b *bucket) raiseFloor(o observation, sentAt float64) {
 		}
 	}
 	b.recent = append(b.recent, levelAt{at: o.at, recv: o.recv, rem: o.rem})
-	if len(b.recent) > 256 {
-		b.recent = b.recent[len(b.recent)-128:]
+	drop := 0
+	for drop < len(b.recent) && (b.recent[drop].at < o.at-floorLife || len(b.recent)-drop > 256) {
+		drop++
 	}
+	b.recent = b.recent[drop:]
 }
 
 // burstRate is the refill rate seen inside the reset seconds still kept,
-// from their remainings alone (see epochStats), one token low.
-func (b *bucket) burstRate() float64 {
+// from their remainings alone (see epochStats), one token low; ok is false
+// when there is nothing to measure it from.
+func (b *bucket) burstRate() (rate float64, ok bool) {
 	var got, span float64
 	for _, e := range b.epochs {
 		e := *e.sinceFull
@@ -629,9 +731,9 @@ func (b *bucket) burstRate() float64 {
 		}
 	}
 	if span == 0 {
-		return 0
+		return 0, false
 	}
-	return (got - 1) / span
+	return (got - 1) / span, true
 }
 
 // judgeAnswer weighs an answer against the two refill models' predictions
@@ -644,8 +746,10 @@ func (b *bucket) judgeAnswer(r sent, o observation) {
 	if o.refused {
 		contOver, stepOver, tol = r.contLevel, r.stepLevel, 1
 	} else {
-		had := float64(o.rem) + 2 // more than the level it found
-		contOver, stepOver = r.contLevel-had+1, r.stepLevel-had+1
+		// It found between remaining+1 and remaining+2 tokens: a promise
+		// above that is contradicted.
+		most := float64(o.rem) + 2
+		contOver, stepOver = r.contLevel-most, r.stepLevel-most
 	}
 	switch {
 	case contOver >= tol && stepOver < tol:
@@ -674,9 +778,7 @@ func (b *bucket) learnEpoch(o observation) {
 		// A stepped bucket cannot refill inside a reset second, whatever
 		// order its answers came in: this settles it.
 		e.contSeen = true
-		b.stepVotes = math.Min(b.stepVotes, -3)
-		b.stepMode = false
-		b.contMode = true
+		b.settleContinuous()
 	}
 	if o.full {
 		// Refill before a full bucket was lost: the refill rate is
@@ -741,9 +843,12 @@ func (b *bucket) judgeEpoch(e epochStats) {
 			b.vote(1) // a continuous bucket would have shown refill
 		}
 	}
-	if p := b.judged; p.n > 0 && e.epoch > p.epoch && (e.n > 0 || e.minR == 0) {
-		// The level the step left, less the level the last second ended at.
-		// Had the bucket overflowed, this is low, which is the safe side.
+	// The level the step left, less the level the last second ended at.
+	// Had the bucket overflowed, this is low, which is the safe side; but
+	// when seconds without answers lie between and the steps filled the
+	// bucket, the cap hides how much each step brought: no sample.
+	if p := b.judged; p.n > 0 && e.epoch > p.epoch && (e.n > 0 || e.minR == 0) &&
+		(e.epoch-p.epoch < 1.5 || e.minR+e.n < b.limit) {
 		step := (float64(e.minR+e.n) - float64(p.minR)) / (e.epoch - p.epoch)
 		b.steps = append(b.steps, step)
 		if len(b.steps) > 7 {

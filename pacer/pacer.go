@@ -6,54 +6,46 @@
 // # Pacing
 //
 // Auth0 limits the Management API with a token bucket: a burst of
-// x-ratelimit-limit requests, refilled at a sustained rate that the headers do
-// not state. Answers (successful and 429) carry x-ratelimit-remaining, the
-// tokens left after that request, and x-ratelimit-reset, the Unix second of
-// the next refill. The pacer keeps, under one mutex:
+// x-ratelimit-limit requests, refilled at a rate the headers do not state,
+// smoothly or once a second. Answers (successful and 429) carry
+// x-ratelimit-remaining, the tokens left after that request, and
+// x-ratelimit-reset, the Unix second of the next refill. Under one mutex the
+// Pacer keeps a model of that bucket (see bucket for how it predicts and
+// learns), a shared "paused until" time set by any 429, and the --rate cap.
 //
-//   - the freshest answer's remaining, as an anchor, and every request sent
-//     since (or still in flight), which will each take a token the anchor did
-//     not see;
-//   - a learned refill: the slope over time of Q = remaining + tokens our own
-//     requests have taken, over windows of up to 15 s since the bucket was last
-//     full (refill into a full bucket is lost, so such windows would lie low);
-//     and whether Q grows smoothly (a continuous bucket) or only from one
-//     reset second to the next (a bucket refilled in per-second steps), judged
-//     by which model the answers contradict less;
-//   - a shared "paused until" time, set by any 429;
-//   - the --rate cap, as a GCRA (one theoretical arrival time).
+// A request may go when the model predicts that, on reaching the tenant, it
+// finds a token beyond every request already sent and beyond the reserve
+// (Reserve × limit, rounded up to whole tokens), plus a small cushion for
+// the prediction's own error when the refill is predicted rather than seen.
+// So while tokens are plentiful as many requests fly as there are tokens
+// (the workers' concurrency covers the latency), and once the bucket is
+// drained each send waits for the refill of one token: sends space
+// themselves at 1/rate with no separate spacing rule, and every answer
+// corrects the prediction. Before the first answer one request (a probe) is
+// in flight; when the model cannot predict and nothing is in flight, one
+// probe goes at the reset second. A tenant that sends no rate-limit headers
+// is not held back (--rate still applies, and 429s still pause everybody).
 //
-// A request may go when the predicted tokens at the moment it reaches the
-// tenant — anchor remaining, plus predicted refill, capped at the limit, less
-// every unseen send — leave at least the reserve (Reserve × limit) after it.
-// So during a burst as many requests fly as there are tokens (concurrency
-// covers the latency), and once the bucket is drained each send waits for the
-// refill of one token: sends space themselves at 1/rate without a separate
-// spacing rule, and every answer corrects the prediction, so a rate learned a
-// little low costs nothing (the next answer shows the tokens that piled up),
-// while the learned rate is deliberately rounded down so that a prediction
-// seldom runs ahead of the tenant. Before the first answer only one request
-// (a probe) is in flight. When the model cannot predict (nothing learned
-// yet) and nothing is in flight, one probe goes at the reset second. A tenant
-// that sends no rate-limit headers is not throttled (but --rate still
-// applies, and 429s still pause everybody).
+// Waiting Calls queue, first come first served: only the head looks at the
+// state and sleeps until the moment it allows; an answer wakes the head, and
+// a head that sends wakes the next. Every wait goes through Config.Clock.
 //
-// The --rate cap uses its own GCRA rather than golang.org/x/time/rate: its
-// check and its commit happen under the same mutex as the bucket checks, with
-// times from the injected Clock, so there is no reservation to cancel when
-// another condition holds the request back.
+// The --rate cap is a GCRA (one theoretical arrival time) rather than
+// golang.org/x/time/rate: it is checked and committed under the same mutex
+// as the bucket, with times from the injected Clock, so there is no
+// reservation to cancel when another condition holds the request back.
 //
 // # Retries
 //
-// A 429 pauses every worker until x-ratelimit-reset, or for at least MinWait
-// plus a jitter of up to 250 ms when the reset is now or past (the reset has a
+// A 429 pauses every worker until x-ratelimit-reset, or for MinWait plus a
+// jitter of up to 250 ms when the reset is now or past (the reset has a
 // one-second resolution and may name the current second), or longer when
-// Retry-After says so. 5xx, 408, timeouts and network errors are retried after
-// an exponential backoff with full jitter, per Call. Every retry, 429s
-// included, counts against MaxRetries, as the contract's --max-retries says:
-// the pacer keeps 429s rare, so a request that meets several in a row is
-// facing another client flooding the tenant, and should fail rather than
-// wait without end.
+// Retry-After says so. 5xx, 408, timeouts and network errors are retried
+// after an exponential backoff with full jitter, per Call, at least as long
+// as a Retry-After. Every retry, 429s included, counts against MaxRetries, as
+// the contract's --max-retries says: the pacer keeps 429s rare, so a request
+// that meets several in a row faces another client flooding the tenant, and
+// should fail rather than wait without end.
 package pacer
 
 import (
@@ -62,6 +54,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -92,9 +85,11 @@ const (
 	// maxPause bounds a wait a tenant asks for (reset, Retry-After): a clock
 	// far off or a bogus header must not park the run for hours.
 	maxPause = 5 * time.Minute
-	// recheck bounds a wait for an answer, so that a lost wake-up could only
-	// ever cost this much.
-	recheck = 2 * time.Second
+	// recheck bounds the head's wait for an answer, so that a lost wake-up
+	// could only ever cost this much; idleWait bounds the others' wait to
+	// become the head, likewise.
+	recheck  = 2 * time.Second
+	idleWait = time.Minute
 )
 
 // Outcome is what a Call did.
@@ -118,17 +113,19 @@ type Stats struct {
 type Pacer struct {
 	cfg   Config
 	clock Clock
+	base  time.Time // time zero of the model's float64 seconds
 
 	mu      sync.Mutex
 	stopped bool
-	waiters map[uint64]context.CancelFunc
+	queue   []*queued                     // Calls waiting to send, first come first served
+	waiters map[uint64]context.CancelFunc // Calls backing off, to wake on Stop
 	nextID  uint64
 	rng     *rand.Rand
 
 	b           bucket
-	bare        bool    // an HTTP answer came without rate-limit headers before any with them
-	pausedUntil float64 // Unix s
-	gcraNext    float64 // Unix s: the --rate cap's next allowed send
+	bare        bool    // a success came without rate-limit headers before any answer with them
+	pausedUntil float64 // model seconds (see sec): every worker waits until then
+	gcraNext    float64 // model seconds: the --rate cap's next allowed send
 
 	stats Stats
 
@@ -167,6 +164,7 @@ func New(cfg Config) *Pacer {
 	return &Pacer{
 		cfg:     cfg,
 		clock:   cfg.Clock,
+		base:    cfg.Clock.Now(),
 		waiters: make(map[uint64]context.CancelFunc),
 		rng:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 	}
@@ -179,7 +177,7 @@ func (p *Pacer) Stop() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.stopped = true
-	p.wakeLocked()
+	p.wakeAllLocked()
 }
 
 // Stats returns the counters so far.
@@ -202,7 +200,7 @@ func (p *Pacer) Call(ctx context.Context, attempt func(ctx context.Context) (man
 	var out Outcome
 	failures := 0 // Retryable failures so far, for the backoff
 	for {
-		seq, sentAt, err := p.acquire(ctx)
+		seq, err := p.acquire(ctx)
 		if err != nil {
 			return p.ended(out, err)
 		}
@@ -211,12 +209,12 @@ func (p *Pacer) Call(ctx context.Context, attempt func(ctx context.Context) (man
 			p.stats.Retries++
 			p.mu.Unlock()
 		}
-		resp, err := p.run(ctx, attempt, seq, sentAt)
+		resp, err := p.run(ctx, attempt, seq)
 		out.Attempts++
 		out.Response, out.Err = resp, err
 		out.Class = Classify(err)
 		if err != nil && ctx.Err() != nil {
-			out.Class = Canceled
+			return p.ended(out, context.Cause(ctx))
 		}
 		if out.Class == RateLimited {
 			out.RateLimited++
@@ -243,22 +241,23 @@ func (p *Pacer) Call(ctx context.Context, attempt func(ctx context.Context) (man
 // or the Pacer was stopped.
 func (p *Pacer) ended(out Outcome, why error) Outcome {
 	out.Class = Canceled
-	if out.Err != nil {
-		out.Err = fmt.Errorf("%w (last attempt: %w)", why, out.Err)
-	} else {
+	switch {
+	case out.Err == nil:
 		out.Err = why
+	case !errors.Is(out.Err, why):
+		out.Err = fmt.Errorf("%w (last attempt: %w)", why, out.Err)
 	}
 	return out
 }
 
 // run sends one attempt with its own timeout and feeds the answer back.
-func (p *Pacer) run(ctx context.Context, attempt func(context.Context) (management.Response, error), seq int64, sentAt float64) (resp management.Response, err error) {
+func (p *Pacer) run(ctx context.Context, attempt func(context.Context) (management.Response, error), seq int64) (resp management.Response, err error) {
 	actx, cancel := context.WithTimeoutCause(ctx, p.cfg.AttemptTimeout, errAttemptTimeout)
 	defer cancel()
 	fed := false
 	defer func() {
 		if !fed { // attempt panicked: keep the in-flight count honest
-			p.answer(seq, sentAt, management.Response{}, Retryable)
+			p.answer(seq, management.Response{}, Retryable)
 		}
 	}()
 	resp, err = attempt(actx)
@@ -269,7 +268,7 @@ func (p *Pacer) run(ctx context.Context, attempt func(context.Context) (manageme
 	if err != nil && ctx.Err() != nil {
 		class = Canceled
 	}
-	p.answer(seq, sentAt, resp, class)
+	p.answer(seq, resp, class)
 	fed = true
 	return resp, err
 }
@@ -304,7 +303,7 @@ func (p *Pacer) sleep(ctx context.Context, d time.Duration) error {
 		if err == nil {
 			return nil
 		}
-		// Woken by a state change, not by time: sleep the rest.
+		// Woken early (by Stop, which the loop checks): sleep the rest.
 		d -= p.clock.Now().Sub(start)
 		if d <= 0 {
 			return nil
@@ -312,8 +311,8 @@ func (p *Pacer) sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// waiterLocked returns a ctx that ends with ctx or at the next wake-up, and a
-// func to call when done waiting.
+// waiterLocked returns a ctx that ends with ctx or when Stop wakes the
+// waiters, and a func to call when done waiting.
 func (p *Pacer) waiterLocked(ctx context.Context) (context.Context, func()) {
 	wctx, cancel := context.WithCancel(ctx)
 	id := p.nextID
@@ -327,46 +326,104 @@ func (p *Pacer) waiterLocked(ctx context.Context) (context.Context, func()) {
 	}
 }
 
-// wakeLocked makes every waiter look at the state again.
-func (p *Pacer) wakeLocked() {
+// wakeAllLocked makes every waiter, queued or backing off, look at the
+// state again.
+func (p *Pacer) wakeAllLocked() {
 	for id, cancel := range p.waiters {
 		cancel()
 		delete(p.waiters, id)
 	}
+	for _, w := range p.queue {
+		if w.wake != nil {
+			w.wake()
+		}
+	}
 }
 
-func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+// sec is t as seconds since the Pacer was made: the float64 times of the
+// model keep nanosecond precision that way (Unix seconds would not).
+func (p *Pacer) sec(t time.Time) float64 { return t.Sub(p.base).Seconds() }
 
-func seconds(s float64) time.Duration {
+// waitFor is how long to sleep to reach s seconds from now, rounded up to
+// the next nanosecond: rounding down could sleep 0 and spin.
+func waitFor(s float64) time.Duration {
 	if s >= float64(math.MaxInt64)/1e9 {
 		return math.MaxInt64
 	}
-	return time.Duration(s * 1e9)
+	return time.Duration(math.Ceil(s * 1e9))
 }
 
 // acquire waits until a request may be sent, then records it as sent.
-func (p *Pacer) acquire(ctx context.Context) (int64, float64, error) {
+//
+// Requests wait in one queue, first come first served. Only the head of the
+// queue looks at the shared state and sleeps until the moment it allows;
+// the others sleep until they become the head. Every answer wakes the head
+// (the state changed), and a head that sends or gives up wakes the next, so
+// an answer costs one wake-up, not one per waiter, and no Call is overtaken
+// by later ones.
+func (p *Pacer) acquire(ctx context.Context) (int64, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.queue) == 0 && !p.stopped && ctx.Err() == nil {
+		// Nobody waits ahead: no need to queue if it may go at once.
+		now := p.sec(p.clock.Now())
+		if at, spared := p.admitLocked(now); at <= now {
+			return p.sendLocked(now, spared), nil
+		}
+	}
+	w := &queued{}
+	p.queue = append(p.queue, w)
 	for {
-		p.mu.Lock()
+		err := ctx.Err()
 		if p.stopped {
-			p.mu.Unlock()
-			return 0, 0, errStopped
+			err = errStopped
 		}
-		if err := ctx.Err(); err != nil {
-			p.mu.Unlock()
-			return 0, 0, err
+		if err != nil {
+			p.leaveLocked(w)
+			return 0, err
 		}
-		now := unix(p.clock.Now())
-		at, spared := p.admitLocked(now)
-		if at <= now {
-			seq := p.sendLocked(now, spared)
-			p.mu.Unlock()
-			return seq, now, nil
+		wait := idleWait // until the head leaves
+		if p.queue[0] == w {
+			now := p.sec(p.clock.Now())
+			at, spared := p.admitLocked(now)
+			if at <= now {
+				seq := p.sendLocked(now, spared)
+				p.leaveLocked(w)
+				return seq, nil
+			}
+			wait = min(waitFor(at-now), recheck)
 		}
-		wctx, done := p.waiterLocked(ctx)
+		wctx, cancel := context.WithCancel(ctx)
+		w.wake = cancel
 		p.mu.Unlock()
-		_ = p.clock.Sleep(wctx, min(seconds(at-now), recheck))
-		done()
+		_ = p.clock.Sleep(wctx, wait)
+		cancel()
+		p.mu.Lock()
+		w.wake = nil
+	}
+}
+
+// queued is a Call waiting in acquire's queue; wake, while set, ends its
+// sleep.
+type queued struct{ wake context.CancelFunc }
+
+// leaveLocked takes w out of the queue and, if it was the head, wakes the
+// next one.
+func (p *Pacer) leaveLocked(w *queued) {
+	i := slices.Index(p.queue, w)
+	if i < 0 {
+		return
+	}
+	p.queue = slices.Delete(p.queue, i, i+1)
+	if i == 0 {
+		p.wakeHeadLocked()
+	}
+}
+
+// wakeHeadLocked makes the head of the queue look at the state again.
+func (p *Pacer) wakeHeadLocked() {
+	if len(p.queue) > 0 && p.queue[0].wake != nil {
+		p.queue[0].wake()
 	}
 }
 
@@ -392,10 +449,8 @@ func (p *Pacer) admitLocked(now float64) (at float64, spared bool) {
 	if seen := b.seen(); seen >= need {
 		return at, seen >= need+1 // tokens the answers showed: certain
 	}
-	// Tokens the model predicts must leave a cushion for its error.
-	need += b.cushion(need)
-	if level := b.level(at); level >= need {
-		return at, level >= need+1
+	if ok, spare := b.fits(at, need); ok {
+		return at, spare
 	}
 	next := b.nextAt(at, need)
 	if len(b.open) == 0 && (math.IsInf(next, 1) || (!b.settled() && p.cfg.Reserve == 0)) {
@@ -431,19 +486,21 @@ func (p *Pacer) sendLocked(now float64, spared bool) int64 {
 }
 
 // answer feeds an attempt's result back into the shared state.
-func (p *Pacer) answer(seq int64, sentAt float64, resp management.Response, class Class) {
+func (p *Pacer) answer(seq int64, resp management.Response, class Class) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	nowT := p.clock.Now()
-	now := unix(nowT)
+	now := p.sec(nowT)
 	limited := class == RateLimited || resp.StatusCode == 429
 	req := p.b.done(seq, limited)
 	rl := resp.RateLimit
 	switch {
 	case rl.Present && rl.Limit > 0:
-		p.b.observe(req, now, rl.Limit, rl.Remaining, unix(rl.Reset), limited)
+		p.b.observe(req, now, rl.Limit, rl.Remaining, p.sec(rl.Reset), limited)
 		p.stats.LastRemaining = rl.Remaining
-	case resp.StatusCode != 0 && !p.b.known():
+	case resp.StatusCode >= 200 && resp.StatusCode < 300 && !p.b.known():
+		// A success without rate-limit headers: this tenant does not send
+		// them. (An error without them, say a proxy's 503, proves nothing.)
 		p.bare = true
 	}
 	if limited {
@@ -453,7 +510,7 @@ func (p *Pacer) answer(seq int64, sentAt float64, resp management.Response, clas
 	if p.trace != nil {
 		p.trace(now, seq, resp, &p.b)
 	}
-	p.wakeLocked()
+	p.wakeHeadLocked()
 }
 
 // pauseLocked holds every worker after a 429: until the reset when it is in
@@ -472,5 +529,5 @@ func (p *Pacer) pauseLocked(now time.Time, resp management.Response) {
 	if limit := now.Add(maxPause); until.After(limit) {
 		until = limit
 	}
-	p.pausedUntil = math.Max(p.pausedUntil, unix(until))
+	p.pausedUntil = math.Max(p.pausedUntil, p.sec(until))
 }

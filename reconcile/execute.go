@@ -309,6 +309,11 @@ func (e *Executor) currentRoles(ctx context.Context, g Group) (map[string]bool, 
 	return held, out
 }
 
+// DefaultConcurrency is --concurrency's default: enough requests in flight to
+// keep a 200-per-second bucket busy at 250 ms of latency. The pacer keeps
+// fewer in flight whenever the tenant's bucket runs low.
+const DefaultConcurrency = 64
+
 // GracePeriod is how long requests already on the wire may take to finish
 // after the first interrupt.
 const GracePeriod = 10 * time.Second
