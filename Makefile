@@ -22,9 +22,14 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzReadCSV$$' -fuzztime=$(FUZZTIME) ./input/
 	$(GO) test -run='^$$' -fuzz='^FuzzReadYAML$$' -fuzztime=$(FUZZTIME) ./input/
 
-# Benchmarks: end-to-end runs against the in-process sandbox, and parsing.
+# Benchmarks (not run in CI; docs/BENCHMARKS.md has the results and the machine):
+# pacing against simulated tenants in real time (about 8 minutes), then
+# parsing and planning 100,000 and 1,000,000 rows, then the per-call costs.
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=1x ./...
+	$(GO) test -run='^$$' -bench='^BenchmarkApplyPacing$$' -benchtime=1x -timeout=30m ./reconcile/
+	$(GO) test -run='^$$' -bench='^BenchmarkPlan' -benchmem -benchtime=3x .
+	$(GO) test -run='^$$' -bench='^Benchmark(ReadCSV|Build|PacerOverhead|Record|Write|DeleteUserRoles)' -benchmem \
+		./input/ ./reconcile/ ./pacer/ ./journal/ ./report/ ./sandbox/
 
 demo: build
 	./scripts/demo.sh $(BIN)
