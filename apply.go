@@ -54,9 +54,7 @@ func cmdApply(c *cli.Context, e env) (err error) {
 	if err != nil {
 		return err
 	}
-	if jr.writer != nil {
-		defer jr.writer.Close()
-	}
+	defer a.closeJournal(jr)
 
 	a.results = a.plan.Results(report.Skipped, report.Failed)
 	a.report = &report.Report{
@@ -384,6 +382,7 @@ func drawProgress(w io.Writer, p *reconcile.Progress, t *tenant, start, now time
 
 // journalRun is the journal of this run, and what an earlier run finished.
 type journalRun struct {
+	path   string
 	writer *journal.Writer
 	header journal.Header
 	done   map[string]journal.Entry // finished groups of the resumed run, by key
@@ -416,6 +415,7 @@ func (a *applyRun) openJournal(c *cli.Context, domain string) (*journalRun, erro
 				jr.done[k] = e
 			}
 		}
+		jr.path = resume
 		if jr.writer, err = journal.Reopen(resume); err != nil {
 			return nil, usagef("--resume: %v", err)
 		}
@@ -430,8 +430,31 @@ func (a *applyRun) openJournal(c *cli.Context, domain string) (*journalRun, erro
 	if err != nil {
 		return nil, usagef("--journal: %v", err)
 	}
-	jr.writer = w
+	jr.writer, jr.path = w, path
 	return jr, nil
+}
+
+// closeJournal keeps the journal only while there is something to resume: a
+// run that completed has nothing left, and removing its journal lets the next
+// night's run reuse the same report path. The report holds everything the
+// journal did.
+func (a *applyRun) closeJournal(jr *journalRun) {
+	if jr.writer == nil {
+		return
+	}
+	if err := jr.writer.Close(); err != nil {
+		fmt.Fprintf(a.e.stderr, "rolesweep: closing the journal %s: %v\n", jr.path, err)
+	}
+	if a.report == nil || a.report.FinishedAt.IsZero() {
+		return
+	}
+	if a.report.Outcome == report.Completed {
+		if err := os.Remove(jr.path); err != nil {
+			fmt.Fprintf(a.e.stderr, "rolesweep: removing the journal of a completed run: %v\n", err)
+		}
+		return
+	}
+	fmt.Fprintf(a.e.stdout, "journal: %s (to retry what did not finish: the same command with --resume %s)\n", jr.path, jr.path)
 }
 
 // planDigest identifies what this run was asked to do: the reviewed plan's

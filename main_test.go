@@ -198,10 +198,15 @@ func TestApplyRemovesEverythingAndReportsIt(t *testing.T) {
 			t.Errorf("%s still holds %v", u.UserID, u.Roles)
 		}
 	}
-	for _, p := range []string{csvPath, mdPath, strings.TrimSuffix(jsonPath, ".json") + ".journal.jsonl"} {
+	for _, p := range []string{csvPath, mdPath} {
 		if _, err := os.Stat(p); err != nil {
 			t.Error(err)
 		}
+	}
+	// A completed run leaves nothing to resume, so its journal is gone and
+	// the next run may use the same report path.
+	if _, err := os.Stat(strings.TrimSuffix(jsonPath, ".json") + ".journal.jsonl"); !os.IsNotExist(err) {
+		t.Errorf("the journal of a completed run is still there: %v", err)
 	}
 	if !strings.Contains(got.stdout, "completed: removed 24") {
 		t.Errorf("summary line missing: %q", got.stdout)
@@ -296,18 +301,48 @@ func TestMaxRemovalsGuard(t *testing.T) {
 	}
 }
 
-func TestRetriesExhaustedExitOne(t *testing.T) {
-	tn, url := startTenant(t, sandbox.Options{}, "testdata/removals.csv")
-	tn.SetFailNext(1000, 503)
+func TestRetriesExhaustedExitOneThenResume(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "ids.csv")
+	var b strings.Builder
+	b.WriteString("user_id,role_id\n")
+	for i := range 10 {
+		fmt.Fprintf(&b, "auth0|%024x,rol_NHBmr6NkzbRcHob1\n", i)
+	}
+	os.WriteFile(in, []byte(b.String()), 0o600)
+	tn, url := startTenant(t, sandbox.Options{}, in)
+	// One request at a time, one retry each: the first three users fail.
+	tn.SetFailNext(6, 503)
 	path := filepath.Join(t.TempDir(), "r.json")
-	got := rolesweep(t, invocation{}, "apply", "testdata/removals.csv", "--yes", "--domain", url, "--api-token", tn.Token(), "--max-retries", "1", "--report", path, "--quiet")
+	got := rolesweep(t, invocation{}, "apply", in, "--yes", "--domain", url, "--api-token", tn.Token(), "--max-retries", "1", "--concurrency", "1", "--report", path, "--quiet")
 	if got.code != 1 {
 		t.Fatalf("exit %d: %s %s", got.code, got.stdout, got.stderr)
 	}
 	r := readReport(t, path)
-	checkComplete(t, r, "testdata/removals.csv")
-	if r.Outcome != report.CompletedWithFailures || r.Summary.Failed == 0 {
+	checkComplete(t, r, in)
+	if r.Outcome != report.CompletedWithFailures || r.Summary.Failed != 3 || r.Summary.Removed != 7 {
 		t.Errorf("outcome %s %+v", r.Outcome, r.Summary)
+	}
+	for _, res := range r.Results[:3] {
+		if res.Attempts != 2 || res.HTTPStatus != 503 || !strings.Contains(res.Error, "gave up after 2 attempts") {
+			t.Errorf("failed result %+v", res)
+		}
+	}
+	journalPath := strings.TrimSuffix(path, ".json") + ".journal.jsonl"
+	if !strings.Contains(got.stdout, "--resume "+journalPath) {
+		t.Errorf("the summary does not say how to retry the failures: %q", got.stdout)
+	}
+	// Resuming retries only what failed, and the attempts add up.
+	got = rolesweep(t, invocation{}, "apply", in, "--yes", "--domain", url, "--api-token", tn.Token(), "--report", path, "--resume", journalPath, "--quiet")
+	if got.code != 0 {
+		t.Fatalf("resume: exit %d: %s %s", got.code, got.stdout, got.stderr)
+	}
+	r = readReport(t, path)
+	checkComplete(t, r, in)
+	if r.Outcome != report.Completed || r.Summary.Removed != 10 || r.Summary.Requests != 3 {
+		t.Errorf("after resume: %s %+v", r.Outcome, r.Summary)
+	}
+	if r.Results[0].Attempts != 3 || r.Results[9].Attempts != 1 {
+		t.Errorf("attempts after resume: %d and %d, want 3 (2 + 1) and 1", r.Results[0].Attempts, r.Results[9].Attempts)
 	}
 }
 
