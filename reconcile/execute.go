@@ -160,6 +160,15 @@ func (e *Executor) runGroup(ctx context.Context, p *Plan, gi int, results []repo
 	}
 	if e.Check {
 		held, out := e.currentRoles(ctx, g)
+		if out.Err != nil && e.DryRun && (out.Class == pacer.Retryable || out.Class == pacer.RateLimited) {
+			// A plan cannot know; it keeps the removal, says why, and apply
+			// will try again.
+			for _, ti := range pending {
+				results[ti].Status = report.PlanRemove
+				results[ti].Error = fmt.Sprintf("current roles could not be read after %d attempts: %v", out.Attempts, out.Err)
+			}
+			return nil
+		}
 		if out.Err != nil {
 			return e.settle(results, pending, out, "reading current roles")
 		}

@@ -395,3 +395,21 @@ func TestCheckInAnOrganization(t *testing.T) {
 		t.Errorf("tenant-level roles changed: %v", got)
 	}
 }
+
+func TestDryRunCheckKeepsRemovalsItCouldNotRead(t *testing.T) {
+	f := newFixture(t, sandbox.Options{})
+	f.tenant.AddUser("auth0|a", "", roleA)
+	f.tenant.SetFailNext(2, 503)
+	p := planOf(input.Row{UserID: "auth0|a", RoleID: roleA})
+	results := p.Results(report.Skipped, report.PlanUnresolved)
+	x := &Executor{API: f.client, Pacer: fastPacer(1), Concurrency: 1, Check: true, DryRun: true}
+	if err := x.Execute(context.Background(), context.Background(), p, results, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := results[0]; r.Status != report.PlanRemove || !strings.Contains(r.Error, "could not be read after 2 attempts") {
+		t.Errorf("result = %+v", r)
+	}
+	if got := f.tenant.Roles("auth0|a"); len(got) != 1 {
+		t.Errorf("a dry run changed the tenant: %v", got)
+	}
+}
