@@ -233,6 +233,10 @@ func (e *Executor) runGroup(ctx context.Context, p *Plan, gi int, results []repo
 // group. A success only records attempts: the caller decides the status.
 func (e *Executor) settle(results []report.Result, pending []int, out pacer.Outcome, doing string) error {
 	st, msg := statusOf(out, doing)
+	if st == report.Failed {
+		e.logger().Warn("roles not removed", "user", results[pending[0]].UserID, "organization", results[pending[0]].OrganizationID,
+			"roles", len(pending), "attempts", out.Attempts, "error", msg)
+	}
 	for _, ti := range pending {
 		r := &results[ti]
 		r.Attempts += out.Attempts
@@ -244,6 +248,13 @@ func (e *Executor) settle(results []report.Result, pending []int, out pacer.Outc
 		return &AbortError{Reason: "the tenant refused the token", Err: out.Err}
 	}
 	return nil
+}
+
+func (e *Executor) logger() *slog.Logger {
+	if e.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return e.Log
 }
 
 // statusOf maps a paced call's outcome to a result status; it is the one
