@@ -174,11 +174,21 @@ func (a *applyRun) confirm(c *cli.Context, domain string) error {
 	}
 	fmt.Fprintf(a.e.stderr, "About to remove %d roles from %d users on %s.\nType yes to continue: ",
 		a.plan.Removals(), len(a.plan.Groups), domain)
-	line, _ := bufio.NewReader(a.e.stdin).ReadString('\n')
-	if answer := strings.ToLower(strings.TrimSpace(line)); answer != "yes" && answer != "y" {
-		return &usageError{errDeclined.Error()}
+	answered := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(a.e.stdin).ReadString('\n')
+		answered <- line
+	}()
+	select {
+	case line := <-answered:
+		if answer := strings.ToLower(strings.TrimSpace(line)); answer != "yes" && answer != "y" {
+			return &usageError{errDeclined.Error()}
+		}
+		return nil
+	case sig := <-a.e.signals: // a nil channel never delivers
+		fmt.Fprintln(a.e.stderr)
+		return a.finish(&reconcile.AbortError{Reason: "interrupted by " + sig.String() + " at the confirmation prompt; nothing was sent"})
 	}
-	return nil
 }
 
 // interrupts turns the first SIGINT/SIGTERM into "stop dispatching" and

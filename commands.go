@@ -70,7 +70,9 @@ func cmdPlan(c *cli.Context, e env) error {
 			return err
 		}
 		domain = t.client.Domain()
-		results, err = t.check(c.Context, p)
+		ctx, stop := interruptible(c.Context, e.signals)
+		defer stop()
+		results, err = t.check(ctx, p)
 		stats = t.pacer.Stats()
 		if err != nil {
 			return err

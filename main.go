@@ -42,8 +42,11 @@ type env struct {
 
 func main() {
 	tuneGC()
-	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	var signals chan os.Signal
+	if handlesInterrupts(os.Args) {
+		signals = make(chan os.Signal, 2)
+		signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	}
 	os.Exit(run(context.Background(), os.Args, env{
 		stdin:         os.Stdin,
 		stdout:        os.Stdout,
@@ -63,6 +66,35 @@ func tuneGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
 	}
+}
+
+// handlesInterrupts says whether the command turns SIGINT and SIGTERM into
+// an orderly stop: apply (report still written), plan (--check reads the
+// tenant) and sandbox (graceful shutdown). validate keeps the default, which
+// ends the process at once: it sends nothing.
+func handlesInterrupts(args []string) bool {
+	for _, a := range args[1:] {
+		if strings.HasPrefix(a, "-") {
+			continue
+		}
+		return a == "apply" || a == "plan" || a == "sandbox"
+	}
+	return false
+}
+
+// interruptible returns a context that ends at the first interrupt.
+func interruptible(parent context.Context, signals <-chan os.Signal) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	if signals != nil {
+		go func() {
+			select {
+			case <-signals:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
+	return ctx, cancel
 }
 
 // Exit codes, as the contract defines them.

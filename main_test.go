@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -565,6 +566,36 @@ func TestSecondInterruptStopsRequestsOnTheWire(t *testing.T) {
 	for _, res := range r.Results {
 		if res.Status == report.Failed && !strings.Contains(res.Error, "outcome is unknown") {
 			t.Errorf("failed without saying the outcome is unknown: %+v", res)
+		}
+	}
+}
+
+func TestInterruptAtThePrompt(t *testing.T) {
+	tn, url := startTenant(t, sandbox.Options{}, "testdata/removals.csv")
+	stdin, _ := io.Pipe() // nobody answers
+	signals := make(chan os.Signal, 1)
+	signals <- syscall.SIGINT
+	var stdout, stderr syncBuffer
+	path := filepath.Join(t.TempDir(), "r.json")
+	code := run(context.Background(), []string{"rolesweep", "apply", "testdata/removals.csv", "--domain", url, "--api-token", tn.Token(), "--report", path, "--quiet"}, env{
+		stdin: stdin, stdout: &stdout, stderr: &stderr, signals: signals,
+		terminal: func(s any) bool { _, ok := s.(*io.PipeReader); return ok },
+	})
+	if code != 3 {
+		t.Fatalf("exit %d: %s %s", code, stdout.String(), stderr.String())
+	}
+	if r := readReport(t, path); r.Summary.Skipped != 24 || !strings.Contains(r.AbortReason, "confirmation prompt") {
+		t.Errorf("report %q %+v", r.AbortReason, r.Summary)
+	}
+	if n := tn.Stats().Total; n != 0 {
+		t.Errorf("%d requests sent", n)
+	}
+}
+
+func TestOnlyNetworkCommandsHandleInterrupts(t *testing.T) {
+	for args, want := range map[string]bool{"rolesweep validate x.csv": false, "rolesweep apply x.csv": true, "rolesweep --quiet plan x.csv": true, "rolesweep sandbox": true, "rolesweep": false} {
+		if got := handlesInterrupts(strings.Fields(args)); got != want {
+			t.Errorf("%q: %v, want %v", args, got, want)
 		}
 	}
 }

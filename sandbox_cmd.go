@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/csv"
 	"os"
 	"strings"
@@ -79,17 +78,8 @@ func cmdSandbox(c *cli.Context, e env) error {
 	if n := c.Int("users"); n > 0 {
 		t.SeedSynthetic(n, c.Int64("fault-seed"))
 	}
-	ctx, cancel := context.WithCancel(c.Context)
-	defer cancel()
-	if e.signals != nil {
-		go func() {
-			select {
-			case <-e.signals:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-	}
+	ctx, stop := interruptible(c.Context, e.signals)
+	defer stop()
 	return sandbox.Serve(ctx, c.String("listen"), t, e.stdout)
 }
 
