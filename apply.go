@@ -50,7 +50,7 @@ func cmdApply(c *cli.Context, e env) (err error) {
 	if a.saved != nil && a.saved.Domain != "" && a.saved.Domain != domain {
 		return usagef("the plan was made for tenant %s, not %s", a.saved.Domain, domain)
 	}
-	jr, err := a.openJournal(c, domain)
+	jr, err := a.prepareJournal(c, domain)
 	if err != nil {
 		return err
 	}
@@ -74,6 +74,9 @@ func cmdApply(c *cli.Context, e env) (err error) {
 			"guard: the plan would remove %d roles, more than --max-removals %d; nothing was sent", a.plan.Removals(), max)})
 	}
 	if err := a.confirm(c, domain); err != nil {
+		return err
+	}
+	if err := jr.open(e.stderr); err != nil {
 		return err
 	}
 
@@ -392,22 +395,25 @@ func drawProgress(w io.Writer, p *reconcile.Progress, t *tenant, start, now time
 
 // journalRun is the journal of this run, and what an earlier run finished.
 type journalRun struct {
-	path   string
+	path     string
+	resuming bool
 	writer *journal.Writer
 	header journal.Header
 	done   map[string]journal.Entry // finished groups of the resumed run, by key
 	prior  map[string]journal.Entry // every group the resumed run recorded
 }
 
-func (a *applyRun) openJournal(c *cli.Context, domain string) (*journalRun, error) {
-	digest := a.planDigest()
+// prepareJournal works out the journal of this run and, with --resume,
+// checks the earlier run's journal against this one, before anything is
+// asked or sent. The file itself is opened by open, just before sending.
+func (a *applyRun) prepareJournal(c *cli.Context, domain string) (*journalRun, error) {
 	jr := &journalRun{header: journal.Header{
 		Journal:     1,
 		Tool:        toolName(),
 		Domain:      domain,
 		InputPath:   a.plan.Input.Path,
 		InputSHA256: a.plan.Input.SHA256,
-		PlanDigest:  digest,
+		PlanDigest:  a.planDigest(),
 		StartedAt:   a.e.now().UTC(),
 	}}
 	if resume := c.String("resume"); resume != "" {
@@ -425,23 +431,33 @@ func (a *applyRun) openJournal(c *cli.Context, domain string) (*journalRun, erro
 				jr.done[k] = e
 			}
 		}
-		jr.path = resume
-		if jr.writer, err = journal.Reopen(resume); err != nil {
-			return nil, usagef("--resume: %v", err)
-		}
-		fmt.Fprintf(a.e.stderr, "resuming %s: %d groups already finished\n", resume, len(jr.done))
+		jr.path, jr.resuming = resume, true
 		return jr, nil
 	}
-	path := c.String("journal")
-	if path == "" {
-		path = journal.DefaultPath(a.paths[0], a.e.now().UTC())
+	jr.path = c.String("journal")
+	if jr.path == "" {
+		jr.path = journal.DefaultPath(a.paths[0], a.e.now().UTC())
 	}
-	w, err := journal.Create(path, jr.header)
-	if err != nil {
-		return nil, usagef("--journal: %v", err)
+	if info, err := os.Stat(jr.path); err == nil && info.Size() > 0 {
+		return nil, usagef("--journal: %s already holds a journal of an unfinished run: resume it with --resume %s, or remove it", jr.path, jr.path)
 	}
-	jr.writer, jr.path = w, path
 	return jr, nil
+}
+
+// open creates the journal, or reopens the resumed one for appending.
+func (jr *journalRun) open(stderr io.Writer) error {
+	var err error
+	if jr.resuming {
+		if jr.writer, err = journal.Reopen(jr.path); err != nil {
+			return usagef("--resume: %v", err)
+		}
+		fmt.Fprintf(stderr, "resuming %s: %d groups already finished\n", jr.path, len(jr.done))
+		return nil
+	}
+	if jr.writer, err = journal.Create(jr.path, jr.header); err != nil {
+		return usagef("--journal: %v", err)
+	}
+	return nil
 }
 
 // closeJournal keeps the journal only while there is something to resume: a

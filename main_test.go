@@ -496,7 +496,8 @@ func TestConfirmationOnATerminal(t *testing.T) {
 	for answer, want := range map[string]int{"yes\n": 0, "no\n": 2, "": 2} {
 		tn, url := startTenant(t, sandbox.Options{}, "testdata/removals.csv")
 		var stdout, stderr syncBuffer
-		code := run(context.Background(), []string{"rolesweep", "apply", "testdata/removals.csv", "--domain", url, "--api-token", tn.Token(), "--report", filepath.Join(t.TempDir(), "r.json"), "--quiet"}, env{
+		dir := t.TempDir()
+		code := run(context.Background(), []string{"rolesweep", "apply", "testdata/removals.csv", "--domain", url, "--api-token", tn.Token(), "--report", filepath.Join(dir, "r.json"), "--quiet"}, env{
 			stdin: strings.NewReader(answer), stdout: &stdout, stderr: &stderr,
 			terminal: func(s any) bool { _, isReader := s.(*strings.Reader); return isReader },
 		})
@@ -505,6 +506,10 @@ func TestConfirmationOnATerminal(t *testing.T) {
 		}
 		if sent := tn.Stats().RolesRemoved; (want == 0) != (sent > 0) {
 			t.Errorf("answer %q: %d roles removed", answer, sent)
+		}
+		// Declined: nothing happened, so there is no journal to trip over.
+		if entries, _ := os.ReadDir(dir); want != 0 && len(entries) != 0 {
+			t.Errorf("answer %q left files behind: %v", answer, entries)
 		}
 	}
 }

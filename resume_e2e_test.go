@@ -184,11 +184,13 @@ func TestResumeRefusesAnotherInput(t *testing.T) {
 	tn, url := startTenant(t, sandbox.Options{}, input)
 	dir := t.TempDir()
 	journalPath := filepath.Join(dir, "run.journal.jsonl")
-	// Run 1 stops at a guard before sending anything, so its journal stays
-	// (with its header and no finished group) for a resume.
+	// In run 1 the first three requests fail and are not retried: the three
+	// lookups of an email or a role name, one at a time. Their groups fail,
+	// the other ten finish, and the journal stays for a resume.
+	tn.SetFailNext(3, 503)
 	got := rolesweep(t, invocation{}, "apply", input, "--yes", "--quiet", "--domain", url, "--api-token", tn.Token(),
-		"--report", filepath.Join(dir, "run1.json"), "--journal", journalPath, "--max-removals", "0")
-	if got.code != 3 {
+		"--report", filepath.Join(dir, "run1.json"), "--journal", journalPath, "--max-retries", "0", "--concurrency", "1")
+	if got.code != 1 {
 		t.Fatalf("run 1: exit %d\n%s\n%s", got.code, got.stdout, got.stderr)
 	}
 	journaled, err := os.ReadFile(journalPath)
@@ -252,12 +254,12 @@ func TestResumeRefusesAnotherInput(t *testing.T) {
 	}
 	got = rolesweep(t, invocation{}, "apply", moved, "--yes", "--quiet", "--domain", url, "--api-token", tn.Token(),
 		"--report", filepath.Join(dir, "resumed.json"), "--resume", journalPath)
-	if got.code != 0 || !strings.Contains(got.stderr, "0 groups already finished") {
+	if got.code != 0 || !strings.Contains(got.stderr, "10 groups already finished") {
 		t.Fatalf("resuming a finished run from a moved input: exit %d\n%s\n%s", got.code, got.stdout, got.stderr)
 	}
 	deletes := tn.Stats().Requests
 	if n := e2eSum(deletes[e2eDeleteRoute]) + e2eSum(deletes["DELETE /api/v2/organizations/{id}/members/{user_id}/roles"]); n != 13 {
-		t.Errorf("%d DELETEs in all, want one per group", n)
+		t.Errorf("%d DELETEs in all, want one per group: 10 in run 1, 3 in the resumed run", n)
 	}
 	resumed := readReport(t, filepath.Join(dir, "resumed.json"))
 	checkComplete(t, resumed, moved)
