@@ -397,10 +397,10 @@ func drawProgress(w io.Writer, p *reconcile.Progress, t *tenant, start, now time
 type journalRun struct {
 	path     string
 	resuming bool
-	writer *journal.Writer
-	header journal.Header
-	done   map[string]journal.Entry // finished groups of the resumed run, by key
-	prior  map[string]journal.Entry // every group the resumed run recorded
+	writer   *journal.Writer
+	header   journal.Header
+	done     map[string]journal.Entry // finished groups of the resumed run, by key
+	prior    map[string]journal.Entry // every group the resumed run recorded
 }
 
 // prepareJournal works out the journal of this run and, with --resume,
