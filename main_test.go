@@ -87,6 +87,22 @@ func startTenant(t *testing.T, opts sandbox.Options, inputPath string) (*sandbox
 	return tn, srv.URL
 }
 
+// writeIDRemovals writes n removals of one role from n users named by id, so
+// that a run goes straight to removing, with nothing to resolve.
+func writeIDRemovals(t *testing.T, n int) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("user_id,role_id\n")
+	for i := range n {
+		fmt.Fprintf(&b, "auth0|%024x,rol_NHBmr6NkzbRcHob1\n", i)
+	}
+	path := filepath.Join(t.TempDir(), "ids.csv")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func readReport(t *testing.T, path string) *report.Report {
 	t.Helper()
 	f, err := os.Open(path)
@@ -303,13 +319,7 @@ func TestMaxRemovalsGuard(t *testing.T) {
 }
 
 func TestRetriesExhaustedExitOneThenResume(t *testing.T) {
-	in := filepath.Join(t.TempDir(), "ids.csv")
-	var b strings.Builder
-	b.WriteString("user_id,role_id\n")
-	for i := range 10 {
-		fmt.Fprintf(&b, "auth0|%024x,rol_NHBmr6NkzbRcHob1\n", i)
-	}
-	os.WriteFile(in, []byte(b.String()), 0o600)
+	in := writeIDRemovals(t, 10)
 	tn, url := startTenant(t, sandbox.Options{}, in)
 	// One request at a time, one retry each: the first three users fail.
 	tn.SetFailNext(6, 503)
@@ -537,14 +547,7 @@ func TestProgressIsLoggedWhenNotOnATerminal(t *testing.T) {
 }
 
 func TestSecondInterruptStopsRequestsOnTheWire(t *testing.T) {
-	// Removals by user id only, so that the run goes straight to removing.
-	in := filepath.Join(t.TempDir(), "ids.csv")
-	var b strings.Builder
-	b.WriteString("user_id,role_id\n")
-	for i := range 10 {
-		fmt.Fprintf(&b, "auth0|%024x,rol_NHBmr6NkzbRcHob1\n", i)
-	}
-	os.WriteFile(in, []byte(b.String()), 0o600)
+	in := writeIDRemovals(t, 10)
 	tn, url := startTenant(t, sandbox.Options{Latency: 20 * time.Second}, in)
 	path := filepath.Join(t.TempDir(), "r.json")
 	signals := make(chan os.Signal, 2)
