@@ -21,6 +21,10 @@ FUZZTIME ?= 20s
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzReadCSV$$' -fuzztime=$(FUZZTIME) ./input/
 	$(GO) test -run='^$$' -fuzz='^FuzzReadYAML$$' -fuzztime=$(FUZZTIME) ./input/
+	$(GO) test -run='^$$' -fuzz='^FuzzReadJSON$$' -fuzztime=$(FUZZTIME) ./report/
+	$(GO) test -run='^$$' -fuzz='^FuzzRead$$' -fuzztime=$(FUZZTIME) ./journal/
+	$(GO) test -run='^$$' -fuzz='^FuzzLoadProtection$$' -fuzztime=$(FUZZTIME) ./reconcile/
+	$(GO) test -run='^$$' -fuzz='^FuzzLoadSeed$$' -fuzztime=$(FUZZTIME) ./sandbox/
 
 # Benchmarks (not run in CI; docs/BENCHMARKS.md has the results and the machine):
 # pacing against simulated tenants in real time (about 8 minutes), then

@@ -149,10 +149,14 @@ func (a *applyRun) load(c *cli.Context) error {
 func (a *applyRun) checkProtection(c *cli.Context) error {
 	a.protection = reconcile.Protection{Users: map[string]bool{}, Roles: map[string]bool{}}
 	for _, u := range c.StringSlice("protect-user") {
-		a.protection.Users[strings.TrimSpace(u)] = true
+		if u = strings.TrimSpace(u); u != "" {
+			a.protection.Users[u] = true
+		}
 	}
 	for _, r := range c.StringSlice("protect-role") {
-		a.protection.Roles[strings.TrimSpace(r)] = true
+		if r = strings.TrimSpace(r); r != "" {
+			a.protection.Roles[r] = true
+		}
 	}
 	if path := c.String("protect"); path != "" {
 		if err := reconcile.LoadProtection(path, &a.protection); err != nil {

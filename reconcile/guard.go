@@ -23,8 +23,15 @@ type Protection struct {
 func (pr Protection) Empty() bool { return len(pr.Users) == 0 && len(pr.Roles) == 0 }
 
 // LoadProtection reads a CSV file with a header naming user_id and/or
-// role_id columns; each filled cell is protected.
+// role_id columns; each filled cell is protected. It adds to pr, whose maps
+// may be nil (the zero Protection).
 func LoadProtection(path string, pr *Protection) error {
+	if pr.Users == nil {
+		pr.Users = map[string]bool{}
+	}
+	if pr.Roles == nil {
+		pr.Roles = map[string]bool{}
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("--protect: %w", err)

@@ -145,6 +145,16 @@ func ReadJSON(rd io.Reader) (*Report, error) {
 	if r.Version != Version {
 		return nil, fmt.Errorf("read report: version %d is not supported (want %d)", r.Version, Version)
 	}
+	// WriteJSON writes times in UTC, where an offset can push a time read as
+	// 9999-12-31 or 0000-01-01 out of the years RFC 3339 can write.
+	for _, at := range [...]struct {
+		name string
+		t    time.Time
+	}{{"started_at", r.StartedAt}, {"finished_at", r.FinishedAt}} {
+		if y := at.t.UTC().Year(); y < 0 || y > 9999 {
+			return nil, fmt.Errorf("read report: %s is outside the years 0000 to 9999 in UTC", at.name)
+		}
+	}
 	if r.Results == nil {
 		r.Results = []Result{}
 	}

@@ -108,7 +108,8 @@ func (t *Tenant) LoadSeed(path string) error {
 		if err := dec.Decode(&s); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		if dec.More() {
+		// Not dec.More: it reports no more data before a stray "]" or "}".
+		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 			return fmt.Errorf("%s: unexpected data after the seed object", path)
 		}
 	default:
@@ -132,9 +133,22 @@ func (t *Tenant) ApplySeed(s Seed) error {
 	return nil
 }
 
+// maxSeedProblems is how many problems a refused seed reports before
+// "and N more". YAML aliases let a small file repeat a list thousands of
+// times (the decoder allows up to 100 decoded values per written one), and
+// one message per repetition turned a 450 KB seed into gigabytes of errors.
+const maxSeedProblems = 100
+
 func (t *Tenant) validateSeedLocked(s Seed) error {
-	var errs []error
-	fail := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	var (
+		errs     []error
+		problems int
+	)
+	fail := func(format string, a ...any) {
+		if problems++; problems <= maxSeedProblems {
+			errs = append(errs, fmt.Errorf(format, a...))
+		}
+	}
 
 	seedRoles := map[string]bool{}
 	nameOwner := map[string]string{}
@@ -220,6 +234,9 @@ func (t *Tenant) validateSeedLocked(s Seed) error {
 			fail("clients[%d] (%s): client_secret is required", i, c.ClientID)
 		}
 		seedClients[c.ClientID] = true
+	}
+	if more := problems - len(errs); more > 0 {
+		errs = append(errs, fmt.Errorf("... and %d more problems", more))
 	}
 	return errors.Join(errs...)
 }
