@@ -2,6 +2,7 @@ package journal
 
 import (
 	"bytes"
+	"github.com/rolesweep/rolesweep/internal/testfile"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,7 +17,7 @@ import (
 func FuzzRead(f *testing.F) {
 	path := filepath.Join(f.TempDir(), "run.journal.jsonl")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		rewriteFile(t, path, data)
+		testfile.Rewrite(t, path, data)
 		h, entries, err := Read(path)
 		if err != nil {
 			// apply reads the journal before it reopens it: both must refuse
@@ -78,27 +79,4 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("Reopen changed the journal:\n got %+v %+v\nwant %+v %+v", h2, entries2, h, entries)
 		}
 	})
-}
-
-// rewriteFile makes path hold exactly data. The fuzz targets reuse one file
-// per process and rewrite it in place: a new temporary directory and file
-// per run, or truncating a file to empty, makes ext4 flush it, about 1 ms a
-// run on the test machine against 10 µs for this, which left the fuzzer
-// little time for the parsing under test.
-func rewriteFile(t *testing.T, path string, data []byte) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = f.WriteAt(data, 0)
-	if err == nil {
-		err = f.Truncate(int64(len(data)))
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 }

@@ -1,8 +1,8 @@
 package reconcile
 
 import (
+	"github.com/rolesweep/rolesweep/internal/testfile"
 	"maps"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,7 +14,7 @@ import (
 func FuzzLoadProtection(f *testing.F) {
 	path := filepath.Join(f.TempDir(), "protect.csv")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		rewriteFile(t, path, data)
+		testfile.Rewrite(t, path, data)
 		var loaded Protection // the zero value, as a caller may well declare it
 		if err := LoadProtection(path, &loaded); err != nil {
 			if !strings.Contains(err.Error(), path) {
@@ -42,27 +42,4 @@ func FuzzLoadProtection(f *testing.F) {
 			t.Fatalf("loaded on top of the flags: %+v, want users %v roles %v", flags, wantUsers, wantRoles)
 		}
 	})
-}
-
-// rewriteFile makes path hold exactly data. The fuzz targets reuse one file
-// per process and rewrite it in place: a new temporary directory and file
-// per run, or truncating a file to empty, makes ext4 flush it, about 1 ms a
-// run on the test machine against 10 µs for this, which left the fuzzer
-// little time for the parsing under test.
-func rewriteFile(t *testing.T, path string, data []byte) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = f.WriteAt(data, 0)
-	if err == nil {
-		err = f.Truncate(int64(len(data)))
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 }

@@ -3,7 +3,7 @@ package sandbox
 import (
 	"encoding/json"
 	"fmt"
-	"os"
+	"github.com/rolesweep/rolesweep/internal/testfile"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -43,7 +43,7 @@ func FuzzLoadSeed(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, name := range []string{"seed.yaml", "seed.json"} {
 			path := filepath.Join(dir, name)
-			rewriteFile(t, path, data)
+			testfile.Rewrite(t, path, data)
 			tn := fuzzTenant()
 			before, clientsBefore := tn.State(), clientsOf(tn)
 			if err := tn.LoadSeed(path); err != nil {
@@ -71,29 +71,6 @@ func FuzzLoadSeed(f *testing.F) {
 			}
 		}
 	})
-}
-
-// rewriteFile makes path hold exactly data. The fuzz targets reuse one file
-// per process and rewrite it in place: a new temporary directory and file
-// per run, or truncating a file to empty, makes ext4 flush it, about 1 ms a
-// run on the test machine against 10 µs for this, which left the fuzzer
-// little time for the parsing under test.
-func rewriteFile(t *testing.T, path string, data []byte) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = f.WriteAt(data, 0)
-	if err == nil {
-		err = f.Truncate(int64(len(data)))
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // A seed whose users alias one list of unknown roles has a problem per user
