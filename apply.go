@@ -263,8 +263,9 @@ func (a *applyRun) finish(runErr error) error {
 	if runErr != nil {
 		return runErr
 	}
-	if r.Summary.Failed > 0 {
-		return &failuresError{failed: r.Summary.Failed}
+	// The report's outcome decides, so the exit code and the evidence agree.
+	if r.Outcome != report.Completed {
+		return &failuresError{failed: r.Summary.Failed + r.Summary.Skipped}
 	}
 	return nil
 }
@@ -488,7 +489,9 @@ func (a *applyRun) closeJournal(jr *journalRun) {
 }
 
 // planDigest identifies what this run was asked to do: the reviewed plan's
-// digest, or that of the offline plan of the input.
+// digest, or that of the offline plan of the input. The plan's triples are
+// its result slots, so this sets them to "remove"; cmdApply resets them for
+// the run right after preparing the journal.
 func (a *applyRun) planDigest() string {
 	if a.saved != nil {
 		return a.saved.PlanDigest

@@ -115,7 +115,7 @@ func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(f
 // failuresError says the run finished with at least one failed role.
 type failuresError struct{ failed int }
 
-func (e *failuresError) Error() string { return fmt.Sprintf("%d roles failed", e.failed) }
+func (e *failuresError) Error() string { return fmt.Sprintf("%d roles were not removed", e.failed) }
 
 // exitCode is the one place that maps an error to the contract's exit codes.
 func exitCode(err error) int {

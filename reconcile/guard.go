@@ -19,9 +19,6 @@ type Protection struct {
 	Roles map[string]bool
 }
 
-// Empty reports whether nothing is protected.
-func (pr Protection) Empty() bool { return len(pr.Users) == 0 && len(pr.Roles) == 0 }
-
 // LoadProtection reads a CSV file with a header naming user_id and/or
 // role_id columns; each filled cell is protected. It adds to pr, whose maps
 // may be nil (the zero Protection).

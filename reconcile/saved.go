@@ -13,11 +13,8 @@ func FromSavedPlan(path string, r *report.Report) (*Plan, error) {
 	if r.Command != "plan" {
 		return nil, fmt.Errorf("%s is a %q report, not a saved plan", path, r.Command)
 	}
-	if r.PlanDigest == "" {
-		return nil, fmt.Errorf("%s has no plan digest; save plans with plan --out", path)
-	}
-	if got := report.Digest(r); got != r.PlanDigest {
-		return nil, fmt.Errorf("%s was edited after it was saved: its content digest is %s, not the recorded %s; run plan --out again and review it", path, got, r.PlanDigest)
+	if err := r.CheckDigest(); err != nil {
+		return nil, fmt.Errorf("%s cannot be applied as reviewed: %w; run plan --out again and review it", path, err)
 	}
 	p := &Plan{Input: r.Input, Duplicates: r.Summary.Duplicates, Unresolved: map[int]string{}}
 	for i, res := range r.Results {

@@ -170,19 +170,6 @@ func (r *Report) SetOutcome() {
 	}
 }
 
-// ExitCode maps the outcome to the contract's exit code: 0 completed (or a
-// plan), 1 completed with failures, 3 aborted.
-func (r *Report) ExitCode() int {
-	switch r.Outcome {
-	case Completed, Planned:
-		return 0
-	case CompletedWithFailures:
-		return 1
-	default:
-		return 3
-	}
-}
-
 // IsPlan reports whether r is a plan rather than the record of an apply run.
 func (r *Report) IsPlan() bool {
 	return r.Outcome == Planned || r.Command == "plan"
@@ -206,10 +193,10 @@ func validStatus(s Status, plan bool) bool {
 // after `plan --out` wrote it fails here.
 func (r *Report) CheckDigest() error {
 	if r.PlanDigest == "" {
-		return fmt.Errorf("plan has no plan_digest")
+		return fmt.Errorf("the plan has no plan_digest (save plans with plan --out)")
 	}
 	if got := Digest(r); got != r.PlanDigest {
-		return fmt.Errorf("plan was modified after it was written: plan_digest %s, content %s", r.PlanDigest, got)
+		return fmt.Errorf("the plan was edited after it was saved: plan_digest %s, content %s", r.PlanDigest, got)
 	}
 	return nil
 }
