@@ -65,5 +65,16 @@ func responseOf(res *http.Response, now time.Time) Response {
 		StatusCode: res.StatusCode,
 		RateLimit:  ParseRateLimit(res.Header),
 		RetryAfter: ParseRetryAfter(res.Header, now),
+		Date:       parseDate(res.Header),
 	}
+}
+
+// parseDate reads the Date header: the tenant's own clock, which the pacer
+// compares with ours before trusting x-ratelimit-reset. Zero when absent.
+func parseDate(h http.Header) time.Time {
+	t, err := http.ParseTime(strings.TrimSpace(h.Get("Date")))
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }

@@ -23,6 +23,7 @@ type Response struct {
 	StatusCode int
 	RateLimit  RateLimit
 	RetryAfter time.Duration // Retry-After header, when present
+	Date       time.Time     // Date header (the tenant's clock), when present
 }
 
 // APIError is a non-2xx answer from the Management API, in Auth0's JSON shape

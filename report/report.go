@@ -5,6 +5,7 @@ package report
 
 import (
 	"fmt"
+	"iter"
 	"time"
 )
 
@@ -92,6 +93,19 @@ type Report struct {
 	AbortReason string    `json:"abort_reason"`
 	Summary     Summary   `json:"summary"`
 	Results     []Result  `json:"results"`
+}
+
+// Rows yields every result in report order. Renderers read results only
+// through it, so that a run can keep its outcomes apart from the plan's
+// triples and join them here instead of copying a million rows.
+func (r *Report) Rows() iter.Seq[*Result] {
+	return func(yield func(*Result) bool) {
+		for i := range r.Results {
+			if !yield(&r.Results[i]) {
+				return
+			}
+		}
+	}
 }
 
 // pairKey identifies the (organization, user) pair a request is made for: a
