@@ -131,6 +131,10 @@ func TestMethodsHappyPath(t *testing.T) {
 				t.Fatalf("%s: %v", mc.name, err)
 			}
 			wantResp := Response{StatusCode: answer.status, RateLimit: RateLimit{Present: true, Limit: 50, Remaining: 49, Reset: time.Unix(reset, 0)}}
+			if resp.Date.IsZero() {
+				t.Errorf("%s: the server's Date header was not read", mc.name)
+			}
+			resp.Date = time.Time{} // stamped by net/http
 			if resp != wantResp {
 				t.Errorf("response = %+v, want %+v", resp, wantResp)
 			}

@@ -442,6 +442,7 @@ func TestTokenEndpointRateLimited(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 	want := Response{StatusCode: 429, RateLimit: RateLimit{Present: true, Limit: 30, Remaining: 0, Reset: time.Unix(reset, 0)}, RetryAfter: 2 * time.Second}
+	resp.Date = time.Time{} // stamped by net/http
 	if resp != want {
 		t.Errorf("Response = %+v, want %+v", resp, want)
 	}
