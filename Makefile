@@ -1,12 +1,17 @@
 GO      ?= go
 BIN     ?= bin/rolesweep
-VERSION ?= v0.1.0
-LDFLAGS := -X main.version=$(VERSION)
+# The version, commit and date come from git, so a dev build never passes for
+# a release (a checkout without tags says v0.0.0-dev-<commit>).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null | sed 's/^\([0-9a-f]\{7,\}\)/v0.0.0-dev-\1/')
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate=$(DATE)
 
 .PHONY: build test vet race fuzz bench demo clean
 
+# A static binary (no cgo): it runs in a scratch or distroless image.
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) .
 
 vet:
 	$(GO) vet ./...
