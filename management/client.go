@@ -64,7 +64,7 @@ type Client struct {
 // the domain is required, and exactly one way to authenticate (APIToken, or
 // both ClientID and ClientSecret).
 func New(cfg Config) (*Client, error) {
-	base, err := BaseURL(cfg.Domain)
+	base, err := baseURL(cfg.Domain)
 	if err != nil {
 		return nil, err
 	}
@@ -73,22 +73,22 @@ func New(cfg Config) (*Client, error) {
 	secret := strings.TrimSpace(cfg.ClientSecret)
 	switch {
 	case token != "" && (id != "" || secret != ""):
-		return nil, &ConfigError{Field: "--api-token", Message: "cannot be combined with --client-id/--client-secret; give one way to authenticate"}
+		return nil, &ConfigError{Field: "api_token", Message: "cannot be combined with client_id/client_secret; give one way to authenticate"}
 	case token == "" && id == "" && secret == "":
-		return nil, &ConfigError{Field: "--api-token", Message: "credentials are required: --api-token, or --client-id and --client-secret"}
+		return nil, &ConfigError{Field: "api_token", Message: "credentials are required: api_token, or client_id and client_secret"}
 	case token == "" && id == "":
-		return nil, &ConfigError{Field: "--client-id", Message: "is required with --client-secret"}
+		return nil, &ConfigError{Field: "client_id", Message: "is required with client_secret"}
 	case token == "" && secret == "":
-		return nil, &ConfigError{Field: "--client-secret", Message: "is required with --client-id"}
+		return nil, &ConfigError{Field: "client_secret", Message: "is required with client_id"}
 	}
 	if token != "" && hasSpaceOrControl(token) {
-		return nil, &ConfigError{Field: "--api-token", Message: "contains spaces or control characters; is it a Management API access token?"}
+		return nil, &ConfigError{Field: "api_token", Message: "contains spaces or control characters; is it a Management API access token?"}
 	}
 	if hasControl(id) {
-		return nil, &ConfigError{Field: "--client-id", Message: "contains control characters"}
+		return nil, &ConfigError{Field: "client_id", Message: "contains control characters"}
 	}
 	if cfg.RenewBefore < 0 {
-		return nil, &ConfigError{Field: "RenewBefore", Message: "must not be negative"}
+		return nil, &ConfigError{Field: "renew_before", Message: "must not be negative"}
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
@@ -185,21 +185,9 @@ func (t headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return t.base.RoundTrip(r)
 }
 
-// BaseURL is the tenant's base URL, e.g. https://acme.eu.auth0.com.
-func (c *Client) BaseURL() *url.URL {
-	u := *c.base
-	return &u
-}
-
-// Domain is the tenant's host[:port] as shown in reports.
+// Domain is the tenant's host[:port] as shown in reports; it is what
+// CanonicalDomain returns for the configured domain.
 func (c *Client) Domain() string { return c.base.Host }
-
-// Renewals is how many access tokens were fetched with client credentials.
-func (c *Client) Renewals() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.renewals
-}
 
 // String describes the client without its credentials.
 func (c *Client) String() string {
