@@ -324,7 +324,7 @@ func checkID(what, id string) error {
 
 func rolesBody(roleIDs []string) ([]byte, error) {
 	if len(roleIDs) == 0 {
-		return nil, invalidArgument("no role ids to remove")
+		return nil, invalidArgument("no role ids")
 	}
 	for i, id := range roleIDs {
 		if id == "" {

@@ -72,4 +72,24 @@ type RolesPage struct {
 type User struct {
 	UserID string `json:"user_id"`
 	Email  string `json:"email"`
+	Name   string `json:"name"`
+}
+
+// UsersPage is one page of a page-based users listing (a role's holders).
+type UsersPage struct {
+	Users []User `json:"users"`
+	Start int    `json:"start"`
+	Limit int    `json:"limit"`
+	Total int    `json:"total"`
+
+	// TotalKnown is false when the tenant answered without totals (a bare
+	// array); Total is then synthesised as for RolesPage.
+	TotalKnown bool `json:"-"`
+}
+
+// CheckpointPage is one page of a checkpoint-paged users listing. Next is
+// the "from" of the following page; it is empty on the last page.
+type CheckpointPage struct {
+	Users []User `json:"users"`
+	Next  string `json:"next"`
 }
