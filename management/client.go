@@ -58,6 +58,18 @@ type Client struct {
 	// asked again on every call.
 	retryAt  time.Time
 	renewals int
+
+	// The shared token fetch's own budget: tries, each bounded by
+	// tokenTryTimeout, with capped exponential backoff and jitter between
+	// them. After a fetch ran out of tries, unavailable is returned to every
+	// caller until unavailableUntil, without asking the endpoint again.
+	tokenTries       int
+	tokenTryTimeout  time.Duration
+	tokenBackoff     time.Duration
+	tokenBackoffMax  time.Duration
+	tokenFailureHold time.Duration
+	unavailable      error
+	unavailableUntil time.Time
 }
 
 // New checks cfg and returns a client. A *ConfigError says what is wrong:
@@ -110,6 +122,12 @@ func New(cfg Config) (*Client, error) {
 		staticToken: token,
 		renewBefore: renewBefore,
 		now:         time.Now,
+
+		tokenTries:       DefaultTokenTries,
+		tokenTryTimeout:  DefaultTokenTryTimeout,
+		tokenBackoff:     500 * time.Millisecond,
+		tokenBackoffMax:  8 * time.Second,
+		tokenFailureHold: 30 * time.Second,
 	}
 	if token == "" {
 		c.credentials = &clientcredentials.Config{
@@ -412,11 +430,11 @@ func (c *Client) do(ctx context.Context, method string, u *url.URL, body []byte,
 		// A removal succeeded with its status; a broken body does not undo it.
 		return resp, nil
 	}
-	if readErr != nil {
-		return resp, fmt.Errorf("management: %s %s: reading the response: %w", method, u.Path, readErr)
+	if readErr == nil {
+		readErr = decode(data)
 	}
-	if err := decode(data); err != nil {
-		return resp, fmt.Errorf("management: %s %s: %d response: %w", method, u.Path, resp.StatusCode, err)
+	if readErr != nil {
+		return resp, c.decodeError(method, u, resp, data, token, readErr)
 	}
 	return resp, nil
 }
@@ -444,7 +462,11 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
-		return Response{}, nil, nil, err
+		if ctx.Err() != nil {
+			// The caller gave up; that is not the tenant's fault.
+			return Response{}, nil, nil, err
+		}
+		return Response{}, nil, nil, networkError(c.base.Host, err)
 	}
 	defer closeBody(res.Body)
 	resp = responseOf(res, c.now())
@@ -459,6 +481,17 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 func closeBody(b io.ReadCloser) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(b, maxDrainBytes))
 	_ = b.Close()
+}
+
+// decodeError quotes a short, redacted prefix of a 2xx body that could not
+// be read. Redacting before cutting keeps half a token out of the prefix.
+func (c *Client) decodeError(method string, u *url.URL, resp Response, data []byte, token string, err error) *DecodeError {
+	clean := append(newRedactor(token), c.redact...)
+	prefix := []byte(clean.clean(string(data)))
+	if len(prefix) > maxDecodePrefix {
+		prefix = prefix[:maxDecodePrefix]
+	}
+	return &DecodeError{Method: method, Endpoint: u.Path, StatusCode: resp.StatusCode, Prefix: excerpt(prefix), Err: err}
 }
 
 // apiError builds the error for a non-2xx answer: Auth0's JSON shape when

@@ -127,3 +127,9 @@ func renewalCount(c *Client) int {
 	defer c.mu.Unlock()
 	return c.renewals
 }
+
+// fastTokenRetries keeps the token fetch's backoff in milliseconds.
+func fastTokenRetries(c *Client) {
+	c.tokenBackoff = time.Millisecond
+	c.tokenBackoffMax = 4 * time.Millisecond
+}
