@@ -31,8 +31,10 @@ const maxDrainBytes = 64 << 10
 const defaultUserAgent = "rolesweep"
 
 // Client calls the Auth0 Management API v2. It is safe for concurrent use.
-// Each method makes exactly one HTTP request, plus, with client credentials,
-// at most one token fetch and one repeat of the request after a 401.
+// Each method makes exactly one API request, plus, with client credentials,
+// a wait on the one shared token fetch (itself at most DefaultTokenTries
+// token requests, whoever waits on it) and one repeat of the request after a
+// 401.
 type Client struct {
 	base      *url.URL
 	http      *http.Client

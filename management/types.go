@@ -1,7 +1,10 @@
 // Package management is a small client for the parts of the Auth0 Management
 // API v2 that rolesweep uses. It knows nothing of plans, pacing or reports:
-// each method makes exactly one HTTP request (plus at most one token renewal
-// on a 401) and reports the tenant's answer, rate-limit headers included.
+// each method makes exactly one API request (plus at most one token renewal,
+// shared by every caller, and one repeat on a 401) and reports the tenant's
+// answer, rate-limit headers included. Failures are typed: *APIError,
+// *TokenError, *NetworkError, *DecodeError, ErrTokenUnavailable,
+// ErrInvalidArgument, *ConfigError.
 package management
 
 import (
