@@ -70,6 +70,7 @@ type Client struct {
 	tokenBackoff     time.Duration
 	tokenBackoffMax  time.Duration
 	tokenFailureHold time.Duration
+	tokenFetchBudget time.Duration
 	unavailable      error
 	unavailableUntil time.Time
 }
@@ -130,6 +131,7 @@ func New(cfg Config) (*Client, error) {
 		tokenBackoff:     500 * time.Millisecond,
 		tokenBackoffMax:  8 * time.Second,
 		tokenFailureHold: 30 * time.Second,
+		tokenFetchBudget: DefaultTokenFetchBudget,
 	}
 	if token == "" {
 		c.credentials = &clientcredentials.Config{

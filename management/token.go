@@ -54,6 +54,11 @@ const DefaultTokenTries = 5
 // able to answer, and the fetch runs on its own, whoever gave up waiting.
 const DefaultTokenTryTimeout = 60 * time.Second
 
+// DefaultTokenFetchBudget bounds one shared token fetch, all its tries and
+// pauses together, so that an endpoint that hangs on every try is given up
+// on in minutes, not DefaultTokenTries × DefaultTokenTryTimeout.
+const DefaultTokenFetchBudget = 2 * time.Minute
+
 // accessToken returns the token to send. stale, when set, is a token the API
 // has just answered 401 to: it is renewed unless another caller already has.
 // With a static API token there is nothing to renew; the caller returns the
@@ -161,11 +166,13 @@ func (c *Client) renew(ctx context.Context, r *renewal) {
 // timeout or a network failure is tried again after a backoff; when every
 // try failed, the error wraps ErrTokenUnavailable.
 func (c *Client) fetchToken(ctx context.Context) (*oauth2.Token, Response, error) {
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, c.tokenHTTP)
+	ctx, cancelBudget := context.WithTimeout(context.WithValue(ctx, oauth2.HTTPClient, c.tokenHTTP), c.tokenFetchBudget)
+	defer cancelBudget()
 	tries := max(c.tokenTries, 1)
 	var resp Response
 	var last error
-	for try := 1; ; try++ {
+	try := 1
+	for ; ; try++ {
 		tctx, cancel := context.WithTimeout(ctx, c.tokenTryTimeout)
 		tok, err := c.credentials.Token(tctx)
 		cancel()
@@ -185,9 +192,17 @@ func (c *Client) fetchToken(ctx context.Context) (*oauth2.Token, Response, error
 		if try >= tries {
 			break
 		}
-		time.Sleep(c.tokenRetryDelay(try, resp))
+		pause := time.NewTimer(c.tokenRetryDelay(try, resp))
+		select {
+		case <-pause.C:
+		case <-ctx.Done():
+			pause.Stop()
+		}
+		if ctx.Err() != nil {
+			break // the fetch's whole budget is spent
+		}
 	}
-	return nil, resp, &tokenUnavailableError{endpoint: c.credentials.TokenURL, tries: tries, last: last}
+	return nil, resp, &tokenUnavailableError{endpoint: c.credentials.TokenURL, tries: try, last: last}
 }
 
 // tokenRetryDelay is the pause after the try-th failed token request: the

@@ -677,6 +677,19 @@ func TestTokenTryTimeout(t *testing.T) {
 	assert.Equal(t, 2, ft.tokenRequests())
 }
 
+// The fetch's overall budget ends it even when tries remain.
+func TestTokenFetchBudget(t *testing.T) {
+	ft := newFakeTenant(t)
+	ft.issue = func(n int, w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
+	c := newCredentialsClient(t, ft, 0, newFakeClock())
+	c.tokenTries = 1000
+	c.tokenFetchBudget = 30 * time.Millisecond
+	err := listRoles(c)
+	require.ErrorIs(t, err, ErrTokenUnavailable)
+	assert.Less(t, ft.tokenRequests(), 1000)
+	assert.GreaterOrEqual(t, ft.tokenRequests(), 1)
+}
+
 // A waiting caller whose own context ends stops waiting.
 func TestWaiterCancellation(t *testing.T) {
 	ft := newFakeTenant(t)
