@@ -3,9 +3,13 @@ package management
 import (
 	"context"
 	"errors"
+	"io"
+	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -133,3 +137,35 @@ func TestInvalidJSONIsADecodeErrorWithAShortRedactedPrefix(t *testing.T) {
 		assertNoSecret(t, err)
 	}
 }
+
+func TestPreflightUntrustedCertificate(t *testing.T) {
+	var hits atomicCounter
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.add()
+		respond(w, 200, `[]`)
+	}))
+	t.Cleanup(srv.Close)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes
+
+	c, err := New(Config{Domain: srv.URL, APIToken: testToken})
+	require.NoError(t, err)
+	_, err = c.Preflight(context.Background())
+	var ne *NetworkError
+	require.True(t, errors.As(err, &ne), "%T %v", err, err)
+	assert.Equal(t, "tls", ne.Op)
+
+	// With client credentials the token fetch stops at the first
+	// certificate failure: it will not verify on a second try.
+	cc, err := New(Config{Domain: srv.URL, ClientID: testClientID, ClientSecret: testSecret})
+	require.NoError(t, err)
+	_, err = cc.Preflight(context.Background())
+	require.True(t, IsNetwork(err), "%T %v", err, err)
+	assert.NotErrorIs(t, err, ErrTokenUnavailable)
+	assert.Zero(t, hits.get(), "no request got through the handshake")
+	assertNoSecret(t, err)
+}
+
+type atomicCounter struct{ n atomic.Int64 }
+
+func (a *atomicCounter) add()       { a.n.Add(1) }
+func (a *atomicCounter) get() int64 { return a.n.Load() }
