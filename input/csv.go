@@ -1,11 +1,11 @@
 package input
 
-// encoding/csv is used directly rather than gocsv: gocsv takes its settings
-// from package-level variables and hides its csv.Reader, so it can give
-// neither per-call options nor the line and column of each field.
+// The removals input is read through CSVReader on encoding/csv, not decoded
+// by gocsv: gocsv decodes the whole file and returns records without the
+// csv.Reader that knows their FieldPos, so it cannot say FILE:LINE:COL of a
+// bad value, and it stops at the first error where every problem must be listed.
 
 import (
-	"bufio"
 	"encoding/csv"
 	"errors"
 	"io"
@@ -22,34 +22,15 @@ const utf8BOM = "\xef\xbb\xbf"
 
 func readCSV(in *guardReader, opts Options, src *Source, p *problems) error {
 	in.maxLine = maxLineBytes
-	br := bufio.NewReader(in)
-	head, _ := br.Peek(len(utf8BOM))
-	switch {
-	case string(head) == utf8BOM:
-		br.Discard(len(utf8BOM))
-	case len(head) >= 2 && (head[0] == 0xff && head[1] == 0xfe || head[0] == 0xfe && head[1] == 0xff):
-		p.add(0, 0, "file is UTF-16 encoded; save it as UTF-8 (in Excel: CSV UTF-8)")
-		return nil
-	}
-	cr := csv.NewReader(br)
-	cr.ReuseRecord = true
-
-	header, err := cr.Read()
-	if err == io.EOF {
-		if in.n == 0 {
-			p.add(0, 0, "empty file, expected a header row")
-		} else {
-			p.add(0, 0, "no header row: the file holds only blank lines")
-		}
-		return nil
-	}
+	cr, err := NewCSVReader(in, p.file)
 	if err != nil {
-		return csvError(err, p)
+		return addProblem(err, p)
 	}
-	index, ok := readHeader(cr, header, opts, p)
+	index, ok := readHeader(cr, opts, p)
 	if !ok {
 		return nil // rows read under a header that is wrong would only add noise
 	}
+	header := cr.Header()
 	// Check a row's fields left to right, so that its problems come in order.
 	var order []int
 	for col := range header {
@@ -61,16 +42,15 @@ func readCSV(in *guardReader, opts Options, src *Source, p *problems) error {
 	}
 
 	var (
-		rows     = rowChunks{each: opts.Each}
-		parseErr *csv.ParseError
+		rows = rowChunks{each: opts.Each}
 	)
 	for {
-		record, err := cr.Read()
+		record, err := cr.Next()
 		if err == io.EOF {
 			src.Rows = rows.all()
 			return nil
 		}
-		if err != nil && !(errors.As(err, &parseErr) && parseErr.Err == csv.ErrFieldCount) {
+		if err != nil {
 			if err := csvError(err, p); err != nil || p.stopped {
 				return err
 			}
@@ -81,11 +61,11 @@ func readCSV(in *guardReader, opts Options, src *Source, p *problems) error {
 			continue
 		}
 		src.Records++
-		if err != nil {
-			p.add(parseErr.StartLine, 0, "row has %d fields, the header has %d", len(record), len(header))
+		if len(record) != len(header) {
+			p.add(cr.Line(), 0, "row has %d fields, the header has %d", len(record), len(header))
 			continue
 		}
-		line, _ := cr.FieldPos(0)
+		line := cr.Line()
 		if !checkFieldSizes(cr, record, p) {
 			continue
 		}
@@ -128,23 +108,33 @@ func readCSV(in *guardReader, opts Options, src *Source, p *problems) error {
 	}
 }
 
+// addProblem records an error from NewCSVReader: a Problem is kept, a
+// failing reader returned.
+func addProblem(err error, p *problems) error {
+	var pr Problem
+	if errors.As(err, &pr) {
+		p.add(pr.Line, pr.Column, "%s", pr.Message)
+		return nil
+	}
+	return err
+}
+
 // readHeader maps each field kind to its column index (-1 when absent) and
 // reports what is wrong with the header.
-func readHeader(cr *csv.Reader, header []string, opts Options, p *problems) (index [fieldCount]int, ok bool) {
+func readHeader(cr *CSVReader, opts Options, p *problems) (index [fieldCount]int, ok bool) {
 	before := p.total
 	for kind := range index {
 		index[kind] = -1
 	}
-	headerLine, _ := cr.FieldPos(0)
-	for i, raw := range header {
-		name := strings.TrimSpace(raw)
+	headerLine, _ := cr.HeaderPos(0)
+	for i, name := range cr.Columns() {
 		kind := -1
 		for k, known := range columnNames {
-			if strings.EqualFold(name, known) {
+			if cr.Header()[i] == known {
 				kind = k
 			}
 		}
-		line, col := cr.FieldPos(i)
+		line, col := cr.HeaderPos(i)
 		switch {
 		case kind < 0 && didYouMean(name, columnNames[:]) != "":
 			// Even among extra columns: ignoring "Role ID" would silently
@@ -154,7 +144,7 @@ func readHeader(cr *csv.Reader, header []string, opts Options, p *problems) (ind
 			p.add(line, col, "unknown column %s; known columns are %s (--allow-extra-columns ignores others)", quote(name), knownColumns)
 		case kind < 0:
 		case index[kind] >= 0:
-			_, firstCol := cr.FieldPos(index[kind])
+			_, firstCol := cr.HeaderPos(index[kind])
 			p.add(line, col, "duplicate column %s (first at column %d)", quote(name), firstCol)
 		default:
 			index[kind] = i
@@ -201,12 +191,9 @@ func csvError(err error, p *problems) error {
 	case errors.As(err, &limitErr):
 		p.add(limitErr.line, 0, "%s", limitErr.message)
 		p.stopped = true
-	case errors.As(err, &parseErr) && parseErr.Err == csv.ErrBareQuote:
-		p.add(parseErr.Line, parseErr.Column, `quote in an unquoted field: quote the whole field and double the quotes inside it ("a ""b"" c")`)
-	case errors.As(err, &parseErr) && parseErr.StartLine != parseErr.Line:
-		p.add(parseErr.Line, parseErr.Column, "extraneous or missing quote in a quoted field (the record starts on line %d)", parseErr.StartLine)
 	case errors.As(err, &parseErr):
-		p.add(parseErr.Line, parseErr.Column, "extraneous or missing quote in a quoted field")
+		line, col, msg := parseErrorText(parseErr)
+		p.add(line, col, "%s", msg)
 	default:
 		return &FileError{Path: p.file, Err: err}
 	}
@@ -215,7 +202,7 @@ func csvError(err error, p *problems) error {
 
 // checkFieldSizes bounds fields, which quoted line breaks let grow past the
 // line limit.
-func checkFieldSizes(cr *csv.Reader, record []string, p *problems) bool {
+func checkFieldSizes(cr *CSVReader, record []string, p *problems) bool {
 	ok := true
 	for i, f := range record {
 		if len(f) > maxLineBytes {
