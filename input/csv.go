@@ -9,6 +9,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -20,17 +21,34 @@ var knownColumns = strings.Join(columnNames[:], ", ")
 
 const utf8BOM = "\xef\xbb\xbf"
 
-func readCSV(in *guardReader, opts Options, src *Source, p *problems) error {
+func readCSV(in *guardReader, opts Options, m mapping, src *Source, p *problems) error {
 	in.maxLine = maxLineBytes
 	cr, err := NewCSVReader(in, p.file)
 	if err != nil {
 		return addProblem(err, p)
 	}
-	index, ok := readHeader(cr, opts, p)
+	var (
+		index [fieldCount]int
+		where []int
+		ok    bool
+	)
+	if m.active {
+		index, where, ok = mapHeader(cr, m, p)
+	} else {
+		index, ok = readHeader(cr, opts, p)
+	}
 	if !ok {
 		return nil // rows read under a header that is wrong would only add noise
 	}
 	header := cr.Header()
+	// Messages name the file's own column, and the field it gives.
+	var names [fieldCount]string
+	for kind := range names {
+		names[kind] = columnNames[kind]
+		if i := index[kind]; i >= 0 && cr.Header()[i] != columnNames[kind] {
+			names[kind] = cr.Columns()[i] + " (" + columnNames[kind] + ")"
+		}
+	}
 	// Check a row's fields left to right, so that its problems come in order.
 	var order []int
 	for col := range header {
@@ -65,6 +83,10 @@ func readCSV(in *guardReader, opts Options, src *Source, p *problems) error {
 			p.add(cr.Line(), 0, "row has %d fields, the header has %d", len(record), len(header))
 			continue
 		}
+		if !keep(record, m.where, where) {
+			src.Excluded++
+			continue
+		}
 		line := cr.Line()
 		if !checkFieldSizes(cr, record, p) {
 			continue
@@ -76,7 +98,7 @@ func readCSV(in *guardReader, opts Options, src *Source, p *problems) error {
 			if v == "" {
 				continue
 			}
-			if msg := checkValue(kind, columnNames[kind], v); msg != "" {
+			if msg := checkValue(kind, names[kind], v); msg != "" {
 				fieldLine, col := cr.FieldPos(index[kind])
 				p.add(fieldLine, col, "%s", msg)
 			}
@@ -106,6 +128,74 @@ func readCSV(in *guardReader, opts Options, src *Source, p *problems) error {
 			})
 		}
 	}
+}
+
+// keep reports whether a record passes every filter; columns holds each
+// filter's column index.
+func keep(record []string, filters []Filter, columns []int) bool {
+	for i, f := range filters {
+		if !f.match(record[columns[i]]) {
+			return false
+		}
+	}
+	return true
+}
+
+// mapHeader finds the columns of a mapped export: each field's mapped
+// column, or its own name when it is not mapped and the file has it, and
+// each filter's column. Other columns are ignored.
+func mapHeader(cr *CSVReader, m mapping, p *problems) (index [fieldCount]int, where []int, ok bool) {
+	before := p.total
+	line, _ := cr.HeaderPos(0)
+	used := map[string]bool{}
+	for _, column := range m.columns {
+		if column != "" {
+			used[NormaliseColumn(column, true)] = true
+		}
+	}
+	find := func(column, purpose string) int {
+		i := cr.Index(column)
+		if i < 0 {
+			p.add(line, 0, "no column %s (%s); the file's columns are %s", quote(column), purpose, quoteAll(cr.Columns()))
+			return -1
+		}
+		if j := slices.Index(cr.Header()[i+1:], cr.Header()[i]); j >= 0 {
+			_, first := cr.HeaderPos(i)
+			dupLine, dupCol := cr.HeaderPos(i + 1 + j)
+			p.add(dupLine, dupCol, "duplicate column %s (first at column %d): which one %s reads is unclear", quote(cr.Columns()[i]), first, purpose)
+		}
+		return i
+	}
+	for kind, column := range m.columns {
+		switch {
+		case column != "":
+			index[kind] = find(column, "mapped to "+columnNames[kind])
+		case !used[columnNames[kind]] && cr.Index(columnNames[kind]) >= 0:
+			index[kind] = find(columnNames[kind], "read as "+columnNames[kind])
+		default:
+			index[kind] = -1
+		}
+	}
+	for _, f := range m.where {
+		where = append(where, find(f.Column, "filtered by "+f.String()))
+	}
+	if p.total == before {
+		if index[userIDField] < 0 && index[userEmailField] < 0 {
+			p.add(line, 0, "no column gives user_id or user_email: map one of them to a column of the file")
+		}
+		if index[roleIDField] < 0 && index[roleNameField] < 0 {
+			p.add(line, 0, "no column gives role_id or role_name: map one of them to a column of the file")
+		}
+	}
+	return index, where, p.total == before
+}
+
+func quoteAll(names []string) string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = quote(n)
+	}
+	return strings.Join(quoted, ", ")
 }
 
 // addProblem records an error from NewCSVReader: a Problem is kept, a
