@@ -142,7 +142,8 @@ func (c *CSVReader) Problem(i int, format string, args ...any) Problem {
 }
 
 // Read returns the normalised header first, then one data record per call
-// (gocsv.CSVReader). Errors are Problems, positioned.
+// (gocsv.CSVReader). Errors are Problems, positioned; a row whose field
+// count differs from the header's is one.
 func (c *CSVReader) Read() ([]string, error) {
 	if !c.sent {
 		c.sent = true
@@ -155,6 +156,9 @@ func (c *CSVReader) Read() ([]string, error) {
 			return nil, err
 		}
 		return nil, c.positioned(err)
+	}
+	if len(record) != len(c.header) && !isBlank(record) {
+		return nil, c.Problem(-1, "row has %d fields, the header has %d", len(record), len(c.header))
 	}
 	c.lines = append(c.lines, c.Line())
 	return record, nil
