@@ -258,3 +258,46 @@ func TestPresetsTable(t *testing.T) {
 	assert.Equal(t, "Deny", again.Where[0].Values[0])
 	assert.Equal(t, Fields()[0], FieldUserID)
 }
+
+func TestMultiLineReasonOnly(t *testing.T) {
+	cases := []struct {
+		name, path, data string
+		reason           string
+		err              string
+	}{
+		{name: "YAML literal block", path: "r.yaml",
+			data:   "removals:\n  - user_id: \"" + testUser + "\"\n    roles: [" + testRole + "]\n    reason: |\n      Left, see \"HR-1\".\n      Second line.\n",
+			reason: "Left, see \"HR-1\".\nSecond line."},
+		{name: "YAML folded block keeps its one break", path: "r.yaml",
+			data:   "removals:\n  - user_id: \"" + testUser + "\"\n    roles: [" + testRole + "]\n    reason: >\n      a\n      b\n\n      c\n",
+			reason: "a b\nc"},
+		{name: "YAML with CRLF line ends", path: "r.yaml",
+			data:   "removals:\r\n  - user_id: \"" + testUser + "\"\r\n    roles: [" + testRole + "]\r\n    reason: |\r\n      one\r\n      two\r\n",
+			reason: "one\ntwo"},
+		{name: "CSV tab in a reason", path: "r.csv",
+			data:   "user_id,role_id,reason\n" + testUser + "," + testRole + ",\"a\tb\"\n",
+			reason: "a\tb"},
+		{name: "YAML line break in a user id", path: "r.yaml",
+			data: "removals:\n  - user_id: \"auth0|a\\nb\"\n    roles: [" + testRole + "]\n",
+			err:  `r.yaml:2:14: user_id "auth0|a\nb" contains a control character (U+000A)`},
+		{name: "YAML lone carriage return in a reason", path: "r.yaml",
+			data: "removals:\n  - user_id: \"" + testUser + "\"\n    roles: [" + testRole + "]\n    reason: \"a\\rb\"\n",
+			err:  `r.yaml:4:13: reason "a\rb" contains a control character (U+000D)`},
+		{name: "CSV escape character in a reason", path: "r.csv",
+			data: "user_id,role_id,reason\n" + testUser + "," + testRole + ",\"a\x1b[2Jb\"\n",
+			err:  `r.csv:2:53: reason "a\x1b[2Jb" contains a control character (U+001B)`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			src, err := Read(strings.NewReader(tc.data), tc.path, Options{})
+			if tc.err != "" {
+				require.Error(t, err)
+				assert.Equal(t, tc.err, err.Error())
+				return
+			}
+			require.NoError(t, err)
+			require.Len(t, src.Rows, 1)
+			assert.Equal(t, tc.reason, src.Rows[0].Reason)
+		})
+	}
+}
