@@ -81,7 +81,8 @@ var presets = []Preset{
 			FieldRoleName:  "Role",
 		},
 		Where: []Filter{{Column: "Access Appropriate", Values: []string{"No"}}},
-		Note:  `a Role cell listing several roles ("role 1, role 2") is read as one role name, which then resolves to nothing`,
+		Note: `a Role cell listing several roles ("role 1, role 2") is read as one role name, which then resolves to nothing; ` +
+			`an Account owner of "External user", "No owner" or "Not a person" is no email address and fails validation`,
 	},
 }
 

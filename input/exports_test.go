@@ -301,3 +301,15 @@ func TestMultiLineReasonOnly(t *testing.T) {
 		})
 	}
 }
+
+func TestVantaPreset(t *testing.T) {
+	data := "Account name,Account owner,Role,Status,Access Appropriate,Date created (UTC),Date deactivated (UTC)\n" +
+		"dana,dana.whitfield@example.com,Finance Viewer,Active,No,2025-01-02,\n" +
+		"priya,priya.raman@example.com,Support Agent,Active,Yes,2025-01-02,\n" +
+		"omar,omar.haddad@example.com,Data Exporter,Active,,2025-01-02,\n" +
+		"bot,Not a person,Deploy Operator,Active,Yes,2025-01-02,\n"
+	src, err := Read(strings.NewReader(data), "access.csv", Options{Preset: "vanta-access"})
+	require.NoError(t, err)
+	assert.Equal(t, []Row{{Line: 2, UserEmail: "dana.whitfield@example.com", RoleName: "Finance Viewer"}}, src.Rows)
+	assert.Equal(t, 3, src.Excluded, "Yes and not yet reviewed (blank) rows stay")
+}
