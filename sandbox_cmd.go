@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bufio"
+	"cmp"
 	"encoding/csv"
+	"errors"
+	"io"
 	"os"
 	"strings"
 
+	"github.com/gocarina/gocsv"
 	"github.com/urfave/cli/v2"
 
 	"github.com/rolesweep/rolesweep/input"
@@ -56,7 +61,7 @@ func cmdSandbox(c *cli.Context, e env) error {
 	}
 	t := sandbox.New(opts)
 	if path := c.String("seed"); path != "" {
-		if err := t.LoadSeed(path); err != nil {
+		if err := loadSeedFile(t, path); err != nil {
 			return usagef("--seed: %v", err)
 		}
 	}
@@ -83,7 +88,17 @@ func cmdSandbox(c *cli.Context, e env) error {
 	return sandbox.Serve(ctx, c.String("listen"), t, e.stdout)
 }
 
-// readRoleCatalogue reads role_id,name rows; an empty path means none.
+// catalogueRow is one role of the --roles catalogue. The name column is
+// role_name, as in the input files, or name.
+type catalogueRow struct {
+	RoleID   string `csv:"role_id"`
+	RoleName string `csv:"role_name"`
+	Name     string `csv:"name"`
+}
+
+// readRoleCatalogue reads role_id,role_name rows; an empty path means none.
+// The header line may be left out, in which case the columns are taken in
+// that order.
 func readRoleCatalogue(path string) (map[string]string, error) {
 	if path == "" {
 		return nil, nil
@@ -93,20 +108,87 @@ func readRoleCatalogue(path string) (map[string]string, error) {
 		return nil, usagef("--roles: %v", err)
 	}
 	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
+	rows, err := decodeCatalogue(f)
 	if err != nil {
 		return nil, usagef("--roles: %s: %v", path, err)
 	}
-	names := map[string]string{}
+	names := make(map[string]string, len(rows))
 	for i, row := range rows {
-		if len(row) < 2 {
-			return nil, usagef("--roles: %s:%d: expected role_id,name", path, i+1)
+		id := strings.TrimSpace(row.RoleID)
+		if id == "" {
+			return nil, usagef("--roles: %s: row %d: role_id is empty", path, i+1)
 		}
-		id, name := strings.TrimSpace(row[0]), strings.TrimSpace(row[1])
-		if i == 0 && strings.EqualFold(strings.TrimPrefix(id, "\ufeff"), "role_id") {
-			continue
-		}
-		names[id] = name
+		names[id] = strings.TrimSpace(cmp.Or(row.RoleName, row.Name))
 	}
 	return names, nil
+}
+
+func decodeCatalogue(r io.Reader) ([]catalogueRow, error) {
+	br := bufio.NewReader(r)
+	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
+		_, _ = br.Discard(3)
+	}
+	cr := csv.NewReader(br)
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	first, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	replay := &replayCSV{pending: [][]string{first}, r: cr}
+	if len(first) > 0 && strings.EqualFold(strings.TrimSpace(first[0]), "role_id") {
+		for i := range first {
+			first[i] = strings.ToLower(strings.TrimSpace(first[i]))
+		}
+	} else {
+		if len(first) < 2 {
+			return nil, errors.New("expected role_id,role_name")
+		}
+		replay.pending = [][]string{{"role_id", "role_name"}, first}
+	}
+	var rows []catalogueRow
+	err = gocsv.UnmarshalCSV(replay, &rows)
+	return rows, err
+}
+
+// replayCSV hands gocsv the record read to tell whether the catalogue has
+// a header (behind a made-up header when it has none), then the rest.
+type replayCSV struct {
+	pending [][]string
+	r       *csv.Reader
+}
+
+func (p *replayCSV) Read() ([]string, error) {
+	if len(p.pending) > 0 {
+		rec := p.pending[0]
+		p.pending = p.pending[1:]
+		return rec, nil
+	}
+	return p.r.Read()
+}
+
+func (p *replayCSV) ReadAll() ([][]string, error) {
+	var out [][]string
+	for {
+		rec, err := p.Read()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rec)
+	}
+}
+
+func loadSeedFile(t *sandbox.Tenant, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return t.LoadSeed(f, path)
 }

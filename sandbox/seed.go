@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -87,38 +86,60 @@ type SeedClient struct {
 	Scopes       []string `json:"scopes" yaml:"scopes"`
 }
 
-// LoadSeed reads a seed file (.yaml, .yml or .json) and applies it. Nothing
-// is applied when the file has any error; errors name the file.
-func (t *Tenant) LoadSeed(path string) error {
-	data, err := os.ReadFile(path)
+// maxSeedBytes bounds what LoadSeed reads: a seed of a million users is
+// about 100 MB of YAML, and more than that is a mistake, not a tenant.
+const maxSeedBytes = 256 << 20
+
+// LoadSeed reads a seed from r and applies it. name is what messages call
+// the source (a path, "-" or "stdin") and picks the format: a name ending in
+// .json is JSON, one ending in .yaml or .yml is YAML, and any other name is
+// JSON when the first non-blank byte is '{' and YAML otherwise. Nothing is
+// applied when the seed has any error; errors start with name.
+func (t *Tenant) LoadSeed(r io.Reader, name string) error {
+	data, err := io.ReadAll(io.LimitReader(r, maxSeedBytes+1))
 	if err != nil {
-		return fmt.Errorf("sandbox seed: %w", err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
+	if len(data) > maxSeedBytes {
+		return fmt.Errorf("%s: seed larger than %d MiB", name, maxSeedBytes>>20)
+	}
+	s, err := decodeSeed(data, name)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if err := t.ApplySeed(s); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+func decodeSeed(data []byte, name string) (Seed, error) {
 	var s Seed
-	switch strings.ToLower(filepath.Ext(path)) {
+	asJSON := bytes.HasPrefix(bytes.TrimSpace(data), []byte("{"))
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".json":
+		asJSON = true
 	case ".yaml", ".yml":
+		asJSON = false
+	}
+	if !asJSON {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("%s: %w", path, err)
+			return s, err
 		}
-	case ".json":
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&s); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		// Not dec.More: it reports no more data before a stray "]" or "}".
-		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-			return fmt.Errorf("%s: unexpected data after the seed object", path)
-		}
-	default:
-		return fmt.Errorf("%s: unknown seed format (want .yaml, .yml or .json)", path)
+		return s, nil
 	}
-	if err := t.ApplySeed(s); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return s, err
 	}
-	return nil
+	// Not dec.More: it reports no more data before a stray "]" or "}".
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return s, errors.New("unexpected data after the seed object")
+	}
+	return s, nil
 }
 
 // ApplySeed validates the whole seed against itself and the tenant, then
