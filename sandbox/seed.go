@@ -272,6 +272,7 @@ func (t *Tenant) roleName(id string) string {
 // applySeedLocked upserts without checking; callers validate or build
 // consistent seeds.
 func (t *Tenant) applySeedLocked(s Seed) {
+	t.assignmentsChangedLocked()
 	for _, r := range s.Roles {
 		t.roles[r.ID] = &role{id: r.ID, name: r.Name, description: r.Description}
 	}

@@ -106,6 +106,15 @@ type Options struct {
 	// PublicURL, if set (e.g. "http://127.0.0.1:4000"), is accepted as the
 	// token audience base in addition to the scheme and Host of the request.
 	PublicURL string
+
+	// Deterministic faults (readfaults.go). ReadFault is "" or one of
+	// ReadFaults(): ReadFaultEndless, ReadFaultLowTotal, ReadFaultInvalidJSON.
+	// TokenStatus, when not 0, answers every POST /oauth/token with that
+	// 4xx/5xx status and no token; TokenLatency delays every /oauth/token
+	// answer (through Sleep, so it ends when the client gives up).
+	ReadFault    string
+	TokenStatus  int
+	TokenLatency time.Duration
 }
 
 // Validate reports options that New would reject.
@@ -133,7 +142,10 @@ func (o Options) Validate() error {
 	if o.FailRate+o.DropRate+o.ApplyThenFailRate > 1 {
 		return fmt.Errorf("sandbox: fail, drop and apply-then-fail rates add up to more than 1")
 	}
-	return nil
+	if err := validateReadFault(o.ReadFault); err != nil {
+		return err
+	}
+	return validateTokenFault(o.TokenStatus, o.TokenLatency)
 }
 
 type role struct {
@@ -182,6 +194,10 @@ type Tenant struct {
 	forced         forcedFailures
 	inFlight       int
 	stats          Stats
+	// assignGen counts changes of users' roles; holderCache entries of an
+	// older generation are stale.
+	assignGen   uint64
+	holderCache map[string]holderList
 }
 
 // New creates an empty tenant with the default client and the pre-issued API
@@ -226,6 +242,7 @@ func New(opts Options) *Tenant {
 		ignoreRemovals: map[string]bool{},
 		faults:         newFaultInjector(opts),
 		stats:          newStats(),
+		holderCache:    map[string]holderList{},
 	}
 	if t.clock == nil {
 		t.clock = realClock{}
@@ -289,6 +306,7 @@ func (t *Tenant) AddUser(id, email string, roleIDs ...string) {
 		t.ensureRoleLocked(rid)
 		u.roles[rid] = struct{}{}
 	}
+	t.assignmentsChangedLocked()
 }
 
 // AddOrganization creates the organization, or renames it when it exists.
