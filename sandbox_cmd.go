@@ -22,7 +22,9 @@ func sandboxFlags() []cli.Flag {
 		&cli.StringFlag{Name: "seed", Usage: "tenant to load: YAML or JSON with roles, users, organizations, clients"},
 		&cli.StringFlag{Name: "from-input", Usage: "seed users who hold exactly the roles this removal list would remove, plus one that must survive"},
 		&cli.StringFlag{Name: "roles", Usage: "CSV catalogue of role_id,name, to give the roles of --from-input their names"},
-		&cli.IntFlag{Name: "users", Usage: "add N synthetic users"},
+		&cli.IntFlag{Name: "users", Usage: "add N synthetic users (`N`), each holding 1 to 3 roles of a six-role catalogue"},
+		&cli.StringSliceFlag{Name: "users-role", Usage: "every --users user also holds this `ROLE` (id or exact name; created when missing); repeatable"},
+		&cli.Int64Flag{Name: "users-seed", Value: 1, Usage: "`SEED` that makes the --users users repeatable"},
 		&cli.IntFlag{Name: "bucket", Value: 50, Usage: "rate-limit burst (x-ratelimit-limit); 0 turns rate limiting off"},
 		&cli.Float64Flag{Name: "refill", Value: 16, Usage: "rate-limit refill, requests per second"},
 		&cli.StringFlag{Name: "refill-mode", Value: "continuous", Usage: "continuous or step (whole refill at each second)"},
@@ -33,6 +35,9 @@ func sandboxFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "drop-rate", Usage: "share of connections closed without an answer"},
 		&cli.Float64Flag{Name: "apply-then-fail-rate", Usage: "share of changes applied, then answered 503"},
 		&cli.Int64Flag{Name: "fault-seed", Value: 1, Usage: "seed that makes latency jitter and faults repeatable"},
+		&cli.StringFlag{Name: "read-fault", Usage: "`FAULT` of every read: endless (full pages forever, total 1e9), low-total (total 0), invalid-json (bodies cut in half)"},
+		&cli.IntFlag{Name: "token-status", Usage: "answer every /oauth/token request with this `STATUS` (e.g. 500) and no token"},
+		&cli.DurationFlag{Name: "token-latency", Usage: "delay every /oauth/token answer by `DURATION`"},
 	}
 }
 
@@ -55,6 +60,9 @@ func cmdSandbox(c *cli.Context, e env) error {
 		DropRate:          c.Float64("drop-rate"),
 		ApplyThenFailRate: c.Float64("apply-then-fail-rate"),
 		FaultSeed:         c.Int64("fault-seed"),
+		ReadFault:         c.String("read-fault"),
+		TokenStatus:       c.Int("token-status"),
+		TokenLatency:      c.Duration("token-latency"),
 	}
 	if err := opts.Validate(); err != nil {
 		return usagef("sandbox: %v", err)
@@ -81,7 +89,9 @@ func cmdSandbox(c *cli.Context, e env) error {
 		t.SeedFromRemovals(removals, catalogue)
 	}
 	if n := c.Int("users"); n > 0 {
-		t.SeedSynthetic(n, c.Int64("fault-seed"))
+		t.SeedSynthetic(n, c.Int64("users-seed"), c.StringSlice("users-role")...)
+	} else if c.IsSet("users-role") {
+		return usagef("--users-role needs --users N")
 	}
 	ctx, stop := interruptible(c.Context, e.signals)
 	defer stop()
