@@ -46,7 +46,7 @@ func TestPostUserRoles(t *testing.T) {
 	assert.Empty(t, tn.Roles("auth0|other"))
 
 	for body, want := range map[string]string{
-		`{"roles":[]}`: `{"statusCode":400,"error":"Bad Request","message":"Payload validation error: 'Array is too short (0), minimum 1' on property roles (List of roles IDs to associated with the user).","errorCode":"invalid_body"}`,
+		`{"roles":[]}`:   `{"statusCode":400,"error":"Bad Request","message":"Payload validation error: 'Array is too short (0), minimum 1' on property roles (List of roles IDs to associated with the user).","errorCode":"invalid_body"}`,
 		`{"role":["x"]}`: `{"statusCode":400,"error":"Bad Request","message":"Payload validation error: 'Additional properties not allowed: role'.","errorCode":"invalid_body"}`,
 		`{"roles":`:      `{"statusCode":400,"error":"Bad Request","message":"Invalid request payload JSON format","errorCode":"invalid_body"}`,
 	} {
