@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"cmp"
-	"encoding/csv"
 	"errors"
 	"io"
 	"os"
@@ -118,9 +116,9 @@ func readRoleCatalogue(path string) (map[string]string, error) {
 		return nil, usagef("--roles: %v", err)
 	}
 	defer f.Close()
-	rows, err := decodeCatalogue(f)
+	rows, err := decodeCatalogue(f, path)
 	if err != nil {
-		return nil, usagef("--roles: %s: %v", path, err)
+		return nil, usagef("--roles: %v", err)
 	}
 	names := make(map[string]string, len(rows))
 	for i, row := range rows {
@@ -133,64 +131,37 @@ func readRoleCatalogue(path string) (map[string]string, error) {
 	return names, nil
 }
 
-func decodeCatalogue(r io.Reader) ([]catalogueRow, error) {
-	br := bufio.NewReader(r)
-	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
-		_, _ = br.Discard(3)
-	}
-	cr := csv.NewReader(br)
-	cr.FieldsPerRecord = -1
-	cr.TrimLeadingSpace = true
-	first, err := cr.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, nil
-	}
+// decodeCatalogue reads the catalogue through input's shared CSV reader
+// (BOM, header matching) and gocsv. A file whose first row is not a header
+// naming role_id is taken as bare role_id,role_name rows, as the catalogue
+// always allowed.
+func decodeCatalogue(r io.Reader, name string) ([]catalogueRow, error) {
+	cr, err := input.NewCSVReader(r, name)
 	if err != nil {
 		return nil, err
 	}
-	replay := &replayCSV{pending: [][]string{first}, r: cr}
-	if len(first) > 0 && strings.EqualFold(strings.TrimSpace(first[0]), "role_id") {
-		for i := range first {
-			first[i] = strings.ToLower(strings.TrimSpace(first[i]))
-		}
-	} else {
-		if len(first) < 2 {
-			return nil, errors.New("expected role_id,role_name")
-		}
-		replay.pending = [][]string{{"role_id", "role_name"}, first}
+	if cr.Index("role_id") >= 0 {
+		var rows []catalogueRow
+		err := gocsv.UnmarshalCSV(cr, &rows)
+		return rows, err
 	}
-	var rows []catalogueRow
-	err = gocsv.UnmarshalCSV(replay, &rows)
-	return rows, err
-}
-
-// replayCSV hands gocsv the record read to tell whether the catalogue has
-// a header (behind a made-up header when it has none), then the rest.
-type replayCSV struct {
-	pending [][]string
-	r       *csv.Reader
-}
-
-func (p *replayCSV) Read() ([]string, error) {
-	if len(p.pending) > 0 {
-		rec := p.pending[0]
-		p.pending = p.pending[1:]
-		return rec, nil
+	first := cr.Columns()
+	if len(first) < 2 {
+		return nil, cr.HeaderProblem(-1, "expected role_id,role_name")
 	}
-	return p.r.Read()
-}
-
-func (p *replayCSV) ReadAll() ([][]string, error) {
-	var out [][]string
+	rows := []catalogueRow{{RoleID: first[0], RoleName: first[1]}}
 	for {
-		rec, err := p.Read()
+		rec, err := cr.Next()
 		if errors.Is(err, io.EOF) {
-			return out, nil
+			return rows, nil
 		}
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, rec)
+		if len(rec) < 2 {
+			return nil, cr.Problem(-1, "expected role_id,role_name")
+		}
+		rows = append(rows, catalogueRow{RoleID: rec[0], RoleName: rec[1]})
 	}
 }
 

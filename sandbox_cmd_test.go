@@ -32,6 +32,12 @@ func TestReadRoleCatalogue(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "expected role_id,role_name")
 
+	// A ragged row is placed by the shared CSV reader.
+	require.NoError(t, os.WriteFile(path, []byte("role_id,role_name\nrol_A,Admin\nrol_B\n"), 0o600))
+	_, err = readRoleCatalogue(path)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), path+":3")
+
 	got, err := readRoleCatalogue("testdata/roles.csv")
 	require.NoError(t, err)
 	assert.Equal(t, "Billing Admin", got["rol_NHBmr6NkzbRcHob1"])
