@@ -1,11 +1,13 @@
 // Package sandbox is a simulated Auth0 tenant served over loopback HTTP, for
 // rehearsals, demos and tests of rolesweep. It answers the parts of the
-// Management API v2 that rolesweep uses (user roles, roles, users-by-email,
-// role users, organization member roles) and the client-credentials token
+// Management API v2 that rolesweep uses (user roles and organization member
+// roles: read, remove and assign; roles; users-by-email; a role's holders
+// with page-based and checkpoint paging) and the client-credentials token
 // endpoint with the status codes, JSON bodies and headers that the real API
 // was recorded or documented to send (shared/reference/auth0-api-facts.md).
-// It also reproduces Auth0's token-bucket rate limiting, and can add latency
-// and injected faults.
+// It also reproduces Auth0's token-bucket rate limiting, and can add latency,
+// random faults (FailRate, DropRate, ApplyThenFailRate) and deterministic
+// ones (ReadFault, TokenStatus, TokenLatency).
 //
 // It deliberately shares no code with rolesweep's management client: the
 // sandbox is the client's opponent in tests, and a shared type or helper
