@@ -352,7 +352,7 @@ func e2eStartSandbox(t *testing.T, bin, csvPath string) (domain, token string) {
 		found := map[string]string{}
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if name, value, ok := strings.Cut(sc.Text(), "="); ok && strings.HasPrefix(name, "AUTH0_") {
+			if name, value, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "="); ok && strings.HasPrefix(name, "AUTH0_") {
 				found[name] = e2eUnquote(value)
 			}
 			if found["AUTH0_DOMAIN"] != "" && found["AUTH0_API_TOKEN"] != "" {

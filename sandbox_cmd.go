@@ -1,10 +1,13 @@
 package main
 
 import (
-	"encoding/csv"
+	"cmp"
+	"errors"
+	"io"
 	"os"
 	"strings"
 
+	"github.com/gocarina/gocsv"
 	"github.com/urfave/cli/v2"
 
 	"github.com/rolesweep/rolesweep/input"
@@ -17,7 +20,9 @@ func sandboxFlags() []cli.Flag {
 		&cli.StringFlag{Name: "seed", Usage: "tenant to load: YAML or JSON with roles, users, organizations, clients"},
 		&cli.StringFlag{Name: "from-input", Usage: "seed users who hold exactly the roles this removal list would remove, plus one that must survive"},
 		&cli.StringFlag{Name: "roles", Usage: "CSV catalogue of role_id,name, to give the roles of --from-input their names"},
-		&cli.IntFlag{Name: "users", Usage: "add N synthetic users"},
+		&cli.IntFlag{Name: "users", Usage: "add N synthetic users (`N`), each holding 1 to 3 roles of a six-role catalogue"},
+		&cli.StringSliceFlag{Name: "users-role", Usage: "every --users user also holds this `ROLE` (id or exact name; created when missing); repeatable"},
+		&cli.Int64Flag{Name: "users-seed", Value: 1, Usage: "`SEED` that makes the --users users repeatable"},
 		&cli.IntFlag{Name: "bucket", Value: 50, Usage: "rate-limit burst (x-ratelimit-limit); 0 turns rate limiting off"},
 		&cli.Float64Flag{Name: "refill", Value: 16, Usage: "rate-limit refill, requests per second"},
 		&cli.StringFlag{Name: "refill-mode", Value: "continuous", Usage: "continuous or step (whole refill at each second)"},
@@ -28,6 +33,9 @@ func sandboxFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "drop-rate", Usage: "share of connections closed without an answer"},
 		&cli.Float64Flag{Name: "apply-then-fail-rate", Usage: "share of changes applied, then answered 503"},
 		&cli.Int64Flag{Name: "fault-seed", Value: 1, Usage: "seed that makes latency jitter and faults repeatable"},
+		&cli.StringFlag{Name: "read-fault", Usage: "`FAULT` of every read: endless (full pages forever, total 1e9), low-total (total 0), invalid-json (bodies cut in half)"},
+		&cli.IntFlag{Name: "token-status", Usage: "answer every /oauth/token request with this `STATUS` (e.g. 500) and no token"},
+		&cli.DurationFlag{Name: "token-latency", Usage: "delay every /oauth/token answer by `DURATION`"},
 	}
 }
 
@@ -50,13 +58,16 @@ func cmdSandbox(c *cli.Context, e env) error {
 		DropRate:          c.Float64("drop-rate"),
 		ApplyThenFailRate: c.Float64("apply-then-fail-rate"),
 		FaultSeed:         c.Int64("fault-seed"),
+		ReadFault:         c.String("read-fault"),
+		TokenStatus:       c.Int("token-status"),
+		TokenLatency:      c.Duration("token-latency"),
 	}
 	if err := opts.Validate(); err != nil {
 		return usagef("sandbox: %v", err)
 	}
 	t := sandbox.New(opts)
 	if path := c.String("seed"); path != "" {
-		if err := t.LoadSeed(path); err != nil {
+		if err := loadSeedFile(t, path); err != nil {
 			return usagef("--seed: %v", err)
 		}
 	}
@@ -76,14 +87,26 @@ func cmdSandbox(c *cli.Context, e env) error {
 		t.SeedFromRemovals(removals, catalogue)
 	}
 	if n := c.Int("users"); n > 0 {
-		t.SeedSynthetic(n, c.Int64("fault-seed"))
+		t.SeedSynthetic(n, c.Int64("users-seed"), c.StringSlice("users-role")...)
+	} else if c.IsSet("users-role") {
+		return usagef("--users-role needs --users N")
 	}
 	ctx, stop := interruptible(c.Context, e.signals)
 	defer stop()
 	return sandbox.Serve(ctx, c.String("listen"), t, e.stdout)
 }
 
-// readRoleCatalogue reads role_id,name rows; an empty path means none.
+// catalogueRow is one role of the --roles catalogue. The name column is
+// role_name, as in the input files, or name.
+type catalogueRow struct {
+	RoleID   string `csv:"role_id"`
+	RoleName string `csv:"role_name"`
+	Name     string `csv:"name"`
+}
+
+// readRoleCatalogue reads role_id,role_name rows; an empty path means none.
+// The header line may be left out, in which case the columns are taken in
+// that order.
 func readRoleCatalogue(path string) (map[string]string, error) {
 	if path == "" {
 		return nil, nil
@@ -93,20 +116,60 @@ func readRoleCatalogue(path string) (map[string]string, error) {
 		return nil, usagef("--roles: %v", err)
 	}
 	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
+	rows, err := decodeCatalogue(f, path)
 	if err != nil {
-		return nil, usagef("--roles: %s: %v", path, err)
+		return nil, usagef("--roles: %v", err)
 	}
-	names := map[string]string{}
+	names := make(map[string]string, len(rows))
 	for i, row := range rows {
-		if len(row) < 2 {
-			return nil, usagef("--roles: %s:%d: expected role_id,name", path, i+1)
+		id := strings.TrimSpace(row.RoleID)
+		if id == "" {
+			return nil, usagef("--roles: %s: row %d: role_id is empty", path, i+1)
 		}
-		id, name := strings.TrimSpace(row[0]), strings.TrimSpace(row[1])
-		if i == 0 && strings.EqualFold(strings.TrimPrefix(id, "\ufeff"), "role_id") {
-			continue
-		}
-		names[id] = name
+		names[id] = strings.TrimSpace(cmp.Or(row.RoleName, row.Name))
 	}
 	return names, nil
+}
+
+// decodeCatalogue reads the catalogue through input's shared CSV reader
+// (BOM, header matching) and gocsv. A file whose first row is not a header
+// naming role_id is taken as bare role_id,role_name rows, as the catalogue
+// always allowed.
+func decodeCatalogue(r io.Reader, name string) ([]catalogueRow, error) {
+	cr, err := input.NewCSVReader(r, name)
+	if err != nil {
+		return nil, err
+	}
+	if cr.Index("role_id") >= 0 {
+		var rows []catalogueRow
+		err := gocsv.UnmarshalCSV(cr, &rows)
+		return rows, err
+	}
+	first := cr.Columns()
+	if len(first) < 2 {
+		return nil, cr.HeaderProblem(-1, "expected role_id,role_name")
+	}
+	rows := []catalogueRow{{RoleID: first[0], RoleName: first[1]}}
+	for {
+		rec, err := cr.Next()
+		if errors.Is(err, io.EOF) {
+			return rows, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(rec) < 2 {
+			return nil, cr.Problem(-1, "expected role_id,role_name")
+		}
+		rows = append(rows, catalogueRow{RoleID: rec[0], RoleName: rec[1]})
+	}
+}
+
+func loadSeedFile(t *sandbox.Tenant, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return t.LoadSeed(f, path)
 }

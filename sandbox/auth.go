@@ -108,7 +108,20 @@ func (t *Tenant) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 
 	t.mu.Lock()
-	answer := t.issueTokenLocked(r, params)
+	latency := t.opts.TokenLatency
+	t.mu.Unlock()
+	if latency > 0 {
+		t.sleep(r.Context(), latency)
+	}
+
+	t.mu.Lock()
+	var answer reply
+	if status := t.opts.TokenStatus; status != 0 {
+		t.stats.Faults.TokenFailed++
+		answer = tokenFaultReply(status)
+	} else {
+		answer = t.issueTokenLocked(r, params)
+	}
 	t.mu.Unlock()
 	t.finish(w, routeKey, answer)
 }

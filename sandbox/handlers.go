@@ -2,6 +2,8 @@ package sandbox
 
 import (
 	"cmp"
+	"crypto/md5"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -40,6 +42,7 @@ type call struct {
 //   - GET user roles: read:users and read:roles ("expected all of"; the OAS
 //     text also lists read:role_members, UNVERIFIED whether enforced).
 //   - GET role users: read:users and read:roles, or read:role_members.
+//   - POST user roles: update:users or create:role_members (facts §7).
 var routes = []*route{
 	{
 		method: http.MethodGet, pattern: []string{"users", "{}", "roles"},
@@ -52,6 +55,12 @@ var routes = []*route{
 		key:    "DELETE /api/v2/users/{id}/roles",
 		scopes: anyOf("update:users").or("delete:role_members"),
 		handle: (*Tenant).deleteUserRoles,
+	},
+	{
+		method: http.MethodPost, pattern: []string{"users", "{}", "roles"},
+		key:    "POST /api/v2/users/{id}/roles",
+		scopes: anyOf("update:users").or("create:role_members"),
+		handle: (*Tenant).postUserRoles,
 	},
 	{
 		method: http.MethodGet, pattern: []string{"roles"},
@@ -82,6 +91,12 @@ var routes = []*route{
 		key:    "DELETE /api/v2/organizations/{id}/members/{user_id}/roles",
 		scopes: anyOf("delete:organization_member_roles"),
 		handle: (*Tenant).deleteMemberRoles,
+	},
+	{
+		method: http.MethodPost, pattern: []string{"organizations", "{}", "members", "{}", "roles"},
+		key:    "POST /api/v2/organizations/{id}/members/{user_id}/roles",
+		scopes: anyOf("create:organization_member_roles"),
+		handle: (*Tenant).postMemberRoles,
 	},
 }
 
@@ -227,6 +242,7 @@ func (t *Tenant) decideLocked(rt *route, c *call, bodyErr *reply, now time.Time)
 		return serverError(status), false
 	}
 	rep := t.operateLocked(rt, c, bodyErr, now)
+	t.corruptReadLocked(c.r.Method, &rep)
 	if fault == faultApplyThenFail {
 		// The operation ran (and changed what it changes); only its answer
 		// is lost, as when a gateway times out after the backend finished.
@@ -275,9 +291,10 @@ type roleObject struct {
 }
 
 type userObject struct {
-	UserID string `json:"user_id"`
-	Email  string `json:"email,omitempty"`
-	Name   string `json:"name,omitempty"`
+	UserID  string `json:"user_id"`
+	Email   string `json:"email,omitempty"`
+	Picture string `json:"picture,omitempty"`
+	Name    string `json:"name,omitempty"`
 }
 
 // roleObjectsLocked lists roles sorted by name, then id (Auth0's order is
@@ -301,8 +318,18 @@ func sortRoles(rs []roleObject) {
 	})
 }
 
+// pictureFor is the Gravatar address Auth0 gives users without a picture
+// of their own (the initials fallback is left out).
+func pictureFor(email string) string {
+	if email == "" {
+		return ""
+	}
+	sum := md5.Sum([]byte(strings.ToLower(strings.TrimSpace(email))))
+	return "https://s.gravatar.com/avatar/" + hex.EncodeToString(sum[:]) + "?s=480&r=pg"
+}
+
 func userObj(u *user) userObject {
-	return userObject{UserID: u.id, Email: u.email, Name: u.name}
+	return userObject{UserID: u.id, Email: u.email, Picture: pictureFor(u.email), Name: u.name}
 }
 
 func (t *Tenant) getUserRoles(c *call) reply {
@@ -314,7 +341,7 @@ func (t *Tenant) getUserRoles(c *call) reply {
 	if u == nil {
 		return userNotFound()
 	}
-	return pageReply("roles", t.roleObjectsLocked(u.roles), p)
+	return listReply(t, "roles", t.roleObjectsLocked(u.roles), p, endlessRoles)
 }
 
 // deleteUserRoles is idempotent: roles the user does not hold, and role ids
@@ -331,6 +358,7 @@ func (t *Tenant) deleteUserRoles(c *call) reply {
 	}
 	if !t.ignoreRemovals[u.id] {
 		t.stats.RolesRemoved += removeAll(u.roles, ids)
+		t.assignmentsChangedLocked()
 	}
 	return noContent()
 }
@@ -353,26 +381,7 @@ func (t *Tenant) getRoles(c *call) reply {
 		}
 	}
 	sortRoles(out)
-	return pageReply("roles", out, p)
-}
-
-func (t *Tenant) getRoleUsers(c *call) reply {
-	p, rep := parsePaging(c.query, -1)
-	if rep != nil {
-		return *rep
-	}
-	r := t.roles[c.params[0]]
-	if r == nil {
-		return errorReply(http.StatusNotFound, "The role does not exist.", "")
-	}
-	out := []userObject{}
-	for _, u := range t.users {
-		if _, ok := u.roles[r.id]; ok {
-			out = append(out, userObj(u))
-		}
-	}
-	slices.SortFunc(out, func(a, b userObject) int { return cmp.Compare(a.UserID, b.UserID) })
-	return pageReply("users", out, p)
+	return listReply(t, "roles", out, p, endlessRoles)
 }
 
 // getUsersByEmail matches the email exactly and case-sensitively (OAS) and
@@ -435,7 +444,7 @@ func (t *Tenant) getMemberRoles(c *call) reply {
 	if rep != nil {
 		return *rep
 	}
-	return pageReply("roles", t.roleObjectsLocked(m), p)
+	return listReply(t, "roles", t.roleObjectsLocked(m), p, endlessRoles)
 }
 
 func (t *Tenant) deleteMemberRoles(c *call) reply {

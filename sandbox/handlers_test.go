@@ -253,7 +253,7 @@ func TestUnknownRoutes(t *testing.T) {
 		{"GET", "/api/v2/users"},
 		{"GET", "/api/v2/users//roles"},
 		{"GET", "/api/v2/users/" + janeEscaped + "/roles/"},
-		{"POST", "/api/v2/users/" + janeEscaped + "/roles"},
+		{"PUT", "/api/v2/users/" + janeEscaped + "/roles"},
 		{"PATCH", "/api/v2/roles"},
 		{"GET", "/api/v2/organizations/org_1/members//roles"},
 		{"GET", "/api/v2"},
@@ -285,9 +285,9 @@ func TestUsersByEmail(t *testing.T) {
 	tn.AddUser("google-oauth2|1234", "jane@example.com")
 	tn.AddUser("auth0|other", "Jane@example.com")
 	do("GET", "/api/v2/users-by-email?email=jane%40example.com", "").expect(t, 200,
-		`[{"user_id":"auth0|5f7c8ec7c33c6c004bbafe82","email":"jane@example.com","name":"jane@example.com"},{"user_id":"google-oauth2|1234","email":"jane@example.com","name":"jane@example.com"}]`)
+		`[{"user_id":"auth0|5f7c8ec7c33c6c004bbafe82","email":"jane@example.com","picture":"`+pictureFor("jane@example.com")+`","name":"jane@example.com"},{"user_id":"google-oauth2|1234","email":"jane@example.com","picture":"`+pictureFor("jane@example.com")+`","name":"jane@example.com"}]`)
 	do("GET", "/api/v2/users-by-email?email=Jane@example.com", "").expect(t, 200,
-		`[{"user_id":"auth0|other","email":"Jane@example.com","name":"Jane@example.com"}]`)
+		`[{"user_id":"auth0|other","email":"Jane@example.com","picture":"`+pictureFor("Jane@example.com")+`","name":"Jane@example.com"}]`)
 	do("GET", "/api/v2/users-by-email?email=nobody@example.com", "").expect(t, 200, `[]`)
 	missing := `{"statusCode":400,"error":"Bad Request","message":"Query validation error: 'Missing required property: email'.","errorCode":"invalid_query_string"}`
 	do("GET", "/api/v2/users-by-email", "").expect(t, 400, missing)
@@ -300,9 +300,9 @@ func TestRoleUsers(t *testing.T) {
 	tn.AddUser("auth0|b", "b@example.com")
 	tn.AddMember("org_1", "auth0|b", rolA) // organization roles do not count
 	do("GET", "/api/v2/roles/"+rolA+"/users?include_totals=true", "").expect(t, 200,
-		`{"users":[{"user_id":"auth0|5f7c8ec7c33c6c004bbafe82","email":"jane@example.com","name":"jane@example.com"},{"user_id":"auth0|a","email":"a@example.com","name":"a@example.com"}],"start":0,"limit":50,"total":2}`)
+		`{"users":[{"user_id":"auth0|5f7c8ec7c33c6c004bbafe82","email":"jane@example.com","picture":"`+pictureFor("jane@example.com")+`","name":"jane@example.com"},{"user_id":"auth0|a","email":"a@example.com","picture":"`+pictureFor("a@example.com")+`","name":"a@example.com"}],"start":0,"limit":50,"total":2}`)
 	do("GET", "/api/v2/roles/"+rolA+"/users?per_page=1&page=1", "").expect(t, 200,
-		`[{"user_id":"auth0|a","email":"a@example.com","name":"a@example.com"}]`)
+		`[{"user_id":"auth0|a","email":"a@example.com","picture":"`+pictureFor("a@example.com")+`","name":"a@example.com"}]`)
 	do("GET", "/api/v2/roles/rol_nope/users", "").expect(t, 404,
 		`{"statusCode":404,"error":"Not Found","message":"The role does not exist."}`)
 }

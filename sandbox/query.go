@@ -104,14 +104,13 @@ func intParam(q url.Values, name, desc string, def, lo, hi int) (int, *reply) {
 	return n, nil
 }
 
-// pageReply answers a list: a bare array, or with include_totals
-// {"<key>":[…],"start":S,"limit":L,"total":T} in that key order (recorded).
-// A page past the end is an empty list with start = page*per_page.
-func pageReply[T any](key string, items []T, p paging) reply {
-	start := p.page * p.perPage
-	window := []T{}
-	if start < len(items) {
-		window = items[start:min(start+p.perPage, len(items))]
+// pageWindowReply answers one page of a list: a bare array, or with
+// include_totals {"<key>":[…],"start":S,"limit":L,"total":T} in that key
+// order (recorded). A page past the end is an empty list with start =
+// page*per_page.
+func pageWindowReply[T any](key string, window []T, p paging, total int) reply {
+	if window == nil {
+		window = []T{}
 	}
 	if !p.includeTotals {
 		return jsonReply(http.StatusOK, window)
@@ -119,8 +118,22 @@ func pageReply[T any](key string, items []T, p paging) reply {
 	var buf bytes.Buffer
 	buf.WriteString(`{"` + key + `":`)
 	buf.Write(marshal(window))
-	fmt.Fprintf(&buf, `,"start":%d,"limit":%d,"total":%d}`, start, p.perPage, len(items))
+	fmt.Fprintf(&buf, `,"start":%d,"limit":%d,"total":%d}`, p.page*p.perPage, p.perPage, total)
 	return reply{status: http.StatusOK, body: buf.Bytes()}
+}
+
+// listReply pages items, unless a read fault makes the list endless or its
+// total lie.
+func listReply[T any](t *Tenant, key string, items []T, p paging, endless func(offset, n int) []T) reply {
+	start := p.page * p.perPage
+	if t.opts.ReadFault == ReadFaultEndless {
+		return pageWindowReply(key, endless(start, p.perPage), p, endlessTotal)
+	}
+	var window []T
+	if start < len(items) {
+		window = items[start:min(start+p.perPage, len(items))]
+	}
+	return pageWindowReply(key, window, p, t.reportedTotal(len(items)))
 }
 
 // readBody reads at most limit bytes; more is hapi's 413.

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -87,38 +86,60 @@ type SeedClient struct {
 	Scopes       []string `json:"scopes" yaml:"scopes"`
 }
 
-// LoadSeed reads a seed file (.yaml, .yml or .json) and applies it. Nothing
-// is applied when the file has any error; errors name the file.
-func (t *Tenant) LoadSeed(path string) error {
-	data, err := os.ReadFile(path)
+// maxSeedBytes bounds what LoadSeed reads: a seed of a million users is
+// about 100 MB of YAML, and more than that is a mistake, not a tenant.
+const maxSeedBytes = 256 << 20
+
+// LoadSeed reads a seed from r and applies it. name is what messages call
+// the source (a path, "-" or "stdin") and picks the format: a name ending in
+// .json is JSON, one ending in .yaml or .yml is YAML, and any other name is
+// JSON when the first non-blank byte is '{' and YAML otherwise. Nothing is
+// applied when the seed has any error; errors start with name.
+func (t *Tenant) LoadSeed(r io.Reader, name string) error {
+	data, err := io.ReadAll(io.LimitReader(r, maxSeedBytes+1))
 	if err != nil {
-		return fmt.Errorf("sandbox seed: %w", err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
+	if len(data) > maxSeedBytes {
+		return fmt.Errorf("%s: seed larger than %d MiB", name, maxSeedBytes>>20)
+	}
+	s, err := decodeSeed(data, name)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if err := t.ApplySeed(s); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+func decodeSeed(data []byte, name string) (Seed, error) {
 	var s Seed
-	switch strings.ToLower(filepath.Ext(path)) {
+	asJSON := bytes.HasPrefix(bytes.TrimSpace(data), []byte("{"))
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".json":
+		asJSON = true
 	case ".yaml", ".yml":
+		asJSON = false
+	}
+	if !asJSON {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("%s: %w", path, err)
+			return s, err
 		}
-	case ".json":
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&s); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		// Not dec.More: it reports no more data before a stray "]" or "}".
-		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-			return fmt.Errorf("%s: unexpected data after the seed object", path)
-		}
-	default:
-		return fmt.Errorf("%s: unknown seed format (want .yaml, .yml or .json)", path)
+		return s, nil
 	}
-	if err := t.ApplySeed(s); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return s, err
 	}
-	return nil
+	// Not dec.More: it reports no more data before a stray "]" or "}".
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return s, errors.New("unexpected data after the seed object")
+	}
+	return s, nil
 }
 
 // ApplySeed validates the whole seed against itself and the tenant, then
@@ -251,6 +272,7 @@ func (t *Tenant) roleName(id string) string {
 // applySeedLocked upserts without checking; callers validate or build
 // consistent seeds.
 func (t *Tenant) applySeedLocked(s Seed) {
+	t.assignmentsChangedLocked()
 	for _, r := range s.Roles {
 		t.roles[r.ID] = &role{id: r.ID, name: r.Name, description: r.Description}
 	}
@@ -525,8 +547,13 @@ var syntheticRoleNames = []string{"Auditor", "Billing Admin", "Content Editor", 
 
 // SeedSynthetic adds n users "auth0|<24 hex>" with emails user1@example.com
 // … user<n>@example.com, each holding 1 to 3 roles of a six-role catalogue
-// (ids derived from the names). The same n and seed give the same users.
-func (t *Tenant) SeedSynthetic(n int, seed int64) {
+// (ids derived from the names) and every role of alsoHold, so that a sweep
+// of tens of thousands of holders can be rehearsed. An alsoHold entry is a
+// role id or the exact name of a role of the tenant or of the catalogue;
+// one that names no role is created, as an id when it starts with "rol_",
+// else as a name with an id derived from it. The same arguments give the
+// same users.
+func (t *Tenant) SeedSynthetic(n int, seed int64, alsoHold ...string) {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x73796e7468)) // "synth"
 	var s Seed
 	ids := make([]string, len(syntheticRoleNames))
@@ -534,25 +561,59 @@ func (t *Tenant) SeedSynthetic(n int, seed int64) {
 		ids[i] = generatedRoleID(name, 0)
 		s.Roles = append(s.Roles, SeedRole{ID: ids[i], Name: name})
 	}
-	taken := map[string]bool{}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	extra := t.resolveSyntheticRolesLocked(alsoHold, &s)
+	taken := make(map[string]bool, n)
+	s.Users = make([]SeedUser, 0, n)
 	for i := 1; i <= n; i++ {
 		var uid string
-		for uid == "" || taken[uid] {
+		for uid == "" || taken[uid] || t.users[uid] != nil {
 			uid = fmt.Sprintf("auth0|%016x%08x", rng.Uint64(), rng.Uint32())
 		}
 		taken[uid] = true
 		perm := rng.Perm(len(ids))
 		k := 1 + rng.IntN(3)
-		held := make([]string, k)
+		held := make([]string, k, k+len(extra))
 		for j := range k {
 			held[j] = ids[perm[j]]
 		}
+		held = append(held, extra...)
 		slices.Sort(held)
-		s.Users = append(s.Users, SeedUser{UserID: uid, Email: fmt.Sprintf("user%d@example.com", i), Roles: held})
+		s.Users = append(s.Users, SeedUser{UserID: uid, Email: fmt.Sprintf("user%d@example.com", i), Roles: slices.Compact(held)})
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	t.applySeedLocked(s)
+}
+
+// resolveSyntheticRolesLocked turns SeedSynthetic's alsoHold entries into
+// role ids, adding the roles it has to create to s.
+func (t *Tenant) resolveSyntheticRolesLocked(alsoHold []string, s *Seed) []string {
+	byName := map[string]string{}
+	for id, r := range t.roles {
+		byName[r.name] = id
+	}
+	for _, r := range s.Roles {
+		byName[r.Name] = r.ID
+	}
+	var out []string
+	for _, h := range alsoHold {
+		switch id := byName[h]; {
+		case t.roles[h] != nil || slices.ContainsFunc(s.Roles, func(r SeedRole) bool { return r.ID == h }):
+			out = append(out, h)
+		case id != "":
+			out = append(out, id)
+		case strings.HasPrefix(h, "rol_"):
+			s.Roles = append(s.Roles, SeedRole{ID: h, Name: "Role " + h})
+			byName["Role "+h] = h
+			out = append(out, h)
+		default:
+			id := generatedRoleID(h, 0)
+			s.Roles = append(s.Roles, SeedRole{ID: id, Name: h})
+			byName[h] = id
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // generatedUserID is the id of a user known only by email: the shape of an

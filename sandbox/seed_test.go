@@ -1,13 +1,17 @@
 package sandbox
 
 import (
+	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
+	"errors"
 	"reflect"
 	"regexp"
 	"strings"
 	"testing"
+	"testing/iotest"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 const seedYAML = `roles:
@@ -36,18 +40,9 @@ clients:
     scopes: [read:users]
 `
 
-func writeFile(t *testing.T, name, content string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func TestLoadSeedYAML(t *testing.T) {
 	tn, srv := newServer(t, Options{})
-	if err := tn.LoadSeed(writeFile(t, "seed.yaml", seedYAML)); err != nil {
+	if err := tn.LoadSeed(strings.NewReader(seedYAML), "seed.yaml"); err != nil {
 		t.Fatal(err)
 	}
 	if got := tn.Roles("auth0|5f7c8ec7c33c6c004bbafe82"); !equalStrings(got, []string{rolA, rolKeep}) {
@@ -70,7 +65,7 @@ func TestLoadSeedYAML(t *testing.T) {
 
 func TestLoadSeedJSONAndStateRoundTrip(t *testing.T) {
 	first := New(Options{})
-	if err := first.LoadSeed(writeFile(t, "seed.yml", seedYAML)); err != nil {
+	if err := first.LoadSeed(strings.NewReader(seedYAML), "seed.yml"); err != nil {
 		t.Fatal(err)
 	}
 	dump, err := json.Marshal(first.State())
@@ -81,7 +76,7 @@ func TestLoadSeedJSONAndStateRoundTrip(t *testing.T) {
 		t.Fatalf("state leaks clients: %s", dump)
 	}
 	second := New(Options{})
-	if err := second.LoadSeed(writeFile(t, "state.json", string(dump))); err != nil {
+	if err := second.LoadSeed(bytes.NewReader(dump), "state.json"); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(first.State(), second.State()) {
@@ -100,16 +95,16 @@ func TestLoadSeedErrors(t *testing.T) {
 		{"member not a user", "s.yaml", "organizations:\n  - id: org_1\n    members: [{user_id: ghost}]\n", `members[0]: unknown user "ghost"`},
 		{"client without secret", "s.yaml", "clients:\n  - client_id: c\n", `clients[0] (c): client_secret is required`},
 		{"missing role id", "s.yaml", "roles:\n  - name: A\n", `roles[0]: id is required`},
-		{"wrong extension", "s.txt", "roles: []\n", "unknown seed format"},
+		{"sniffed json", "-", `{"roles":[],"extra":1}`, `unknown field "extra"`},
+		{"sniffed yaml", "stdin", "roles:\n  - {id: rol_A, name: A, colour: red}\n", "field colour not found"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			tn := New(Options{})
-			path := writeFile(t, c.file, c.content)
-			err := tn.LoadSeed(path)
-			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), path) {
-				t.Fatalf("LoadSeed error = %v, want it to name %s and say %q", err, path, c.want)
-			}
+			err := tn.LoadSeed(strings.NewReader(c.content), c.file)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.want)
+			assert.True(t, strings.HasPrefix(err.Error(), c.file+": "), "error %q does not start with the name", err)
 			if s := tn.State(); len(s.Roles)+len(s.Users)+len(s.Organizations) != 0 {
 				t.Fatalf("a failed seed applied something: %+v", s)
 			}
@@ -120,9 +115,9 @@ func TestLoadSeedErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "r1") || !strings.Contains(err.Error(), "r2") {
 		t.Fatalf("ApplySeed error = %v", err)
 	}
-	if err := New(Options{}).LoadSeed(filepath.Join(t.TempDir(), "missing.yaml")); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
-		t.Fatalf("missing file error = %v", err)
-	}
+	err = New(Options{}).LoadSeed(iotest.ErrReader(errors.New("disk on fire")), "broken.yaml")
+	require.Error(t, err)
+	assert.Equal(t, "broken.yaml: disk on fire", err.Error())
 }
 
 var (

@@ -13,17 +13,20 @@ import (
 )
 
 // Serve listens on listen (loopback only), prints the tenant's connection
-// settings as shell assignments, and serves until ctx is done, then shuts
+// settings as shell export lines, and serves until ctx is done, then shuts
 // down gracefully. Port 0 picks a free port; the printed domain has the real
 // one. The four lines are, in this order:
 //
-//	AUTH0_DOMAIN=http://127.0.0.1:PORT
-//	AUTH0_API_TOKEN=…
+//	export AUTH0_DOMAIN=http://127.0.0.1:PORT
+//	export AUTH0_API_TOKEN=…
 //	# or, to exercise client credentials instead of the token:
-//	# AUTH0_CLIENT_ID=… AUTH0_CLIENT_SECRET=…
+//	# export AUTH0_CLIENT_ID=… AUTH0_CLIENT_SECRET=…
 //
-// The client credentials are a comment so that eval sets exactly one way to
-// authenticate: rolesweep refuses a token and client credentials together.
+// They are exports so that `eval "$(…)"` or `. sandbox.env` reaches the
+// rolesweep process started next, not just the shell. The client
+// credentials are a comment so that eval sets exactly one way to
+// authenticate: rolesweep refuses a token and client credentials together;
+// uncommenting that line (and unsetting AUTH0_API_TOKEN) switches.
 //
 // Printing credentials is intended here: the sandbox made them up, they open
 // nothing but this loopback process, and `eval "$(rolesweep sandbox …)"`
@@ -42,7 +45,7 @@ func Serve(ctx context.Context, listen string, t *Tenant, stdout io.Writer) erro
 		return fmt.Errorf("sandbox: refusing to listen on %s: not a loopback address", addr)
 	}
 	domain := "http://" + net.JoinHostPort(addr.IP.String(), fmt.Sprint(addr.Port))
-	_, err = fmt.Fprintf(stdout, "AUTH0_DOMAIN=%s\nAUTH0_API_TOKEN=%s\n# or, to exercise client credentials instead of the token:\n# AUTH0_CLIENT_ID=%s AUTH0_CLIENT_SECRET=%s\n",
+	_, err = fmt.Fprintf(stdout, "export AUTH0_DOMAIN=%s\nexport AUTH0_API_TOKEN=%s\n# or, to exercise client credentials instead of the token:\n# export AUTH0_CLIENT_ID=%s AUTH0_CLIENT_SECRET=%s\n",
 		shellQuote(domain), shellQuote(t.Token()), shellQuote(t.ClientID()), shellQuote(t.ClientSecret()))
 	if err != nil {
 		_ = ln.Close()

@@ -30,21 +30,21 @@ func TestServePrintsSettingsAndShutsDown(t *testing.T) {
 	if len(lines) != 4 {
 		t.Fatalf("printed %q", lines)
 	}
-	domain, ok := strings.CutPrefix(lines[0], "AUTH0_DOMAIN=http://127.0.0.1:")
+	domain, ok := strings.CutPrefix(lines[0], "export AUTH0_DOMAIN=http://127.0.0.1:")
 	if !ok || domain == "0" || domain == "" {
 		t.Fatalf("line 1 = %q", lines[0])
 	}
 	wantRest := []string{
-		"AUTH0_API_TOKEN=" + tn.Token(),
+		"export AUTH0_API_TOKEN=" + tn.Token(),
 		"# or, to exercise client credentials instead of the token:",
-		`# AUTH0_CLIENT_ID=sandbox-cid AUTH0_CLIENT_SECRET='it'\''s made up'`,
+		`# export AUTH0_CLIENT_ID=sandbox-cid AUTH0_CLIENT_SECRET='it'\''s made up'`,
 	}
 	if !equalStrings(lines[1:], wantRest) {
 		t.Fatalf("printed %q, want %q", lines[1:], wantRest)
 	}
 	go func() { _, _ = io.Copy(io.Discard, out) }()
 
-	base := strings.TrimPrefix(lines[0], "AUTH0_DOMAIN=")
+	base := strings.TrimPrefix(lines[0], "export AUTH0_DOMAIN=")
 	req, _ := http.NewRequest("GET", base+"/api/v2/users/"+janeEscaped+"/roles", nil)
 	req.Header.Set("Authorization", "Bearer "+tn.Token())
 	resp, err := http.DefaultClient.Do(req)

@@ -21,6 +21,10 @@ type Stats struct {
 	// RolesRemoved counts role assignments that DELETEs actually removed
 	// (user roles and organization member roles).
 	RolesRemoved int `json:"roles_removed"`
+	// RolesAssigned counts role assignments that POSTs actually added (user
+	// roles and organization member roles); re-assigning a held role adds
+	// nothing.
+	RolesAssigned int `json:"roles_assigned"`
 }
 
 // FaultStats counts injected faults by kind.
@@ -29,6 +33,8 @@ type FaultStats struct {
 	Dropped           int `json:"dropped"`             // DropRate: connection closed, nothing applied
 	AppliedThenFailed int `json:"applied_then_failed"` // ApplyThenFailRate: applied, then 503
 	Forced            int `json:"forced"`              // SetFailNext answers
+	InvalidJSON       int `json:"invalid_json"`        // ReadFaultInvalidJSON answers
+	TokenFailed       int `json:"token_failed"`        // TokenStatus answers
 }
 
 func newStats() Stats {

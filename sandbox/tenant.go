@@ -1,11 +1,13 @@
 // Package sandbox is a simulated Auth0 tenant served over loopback HTTP, for
 // rehearsals, demos and tests of rolesweep. It answers the parts of the
-// Management API v2 that rolesweep uses (user roles, roles, users-by-email,
-// role users, organization member roles) and the client-credentials token
+// Management API v2 that rolesweep uses (user roles and organization member
+// roles: read, remove and assign; roles; users-by-email; a role's holders
+// with page-based and checkpoint paging) and the client-credentials token
 // endpoint with the status codes, JSON bodies and headers that the real API
 // was recorded or documented to send (shared/reference/auth0-api-facts.md).
-// It also reproduces Auth0's token-bucket rate limiting, and can add latency
-// and injected faults.
+// It also reproduces Auth0's token-bucket rate limiting, and can add latency,
+// random faults (FailRate, DropRate, ApplyThenFailRate) and deterministic
+// ones (ReadFault, TokenStatus, TokenLatency).
 //
 // It deliberately shares no code with rolesweep's management client: the
 // sandbox is the client's opponent in tests, and a shared type or helper
@@ -106,6 +108,15 @@ type Options struct {
 	// PublicURL, if set (e.g. "http://127.0.0.1:4000"), is accepted as the
 	// token audience base in addition to the scheme and Host of the request.
 	PublicURL string
+
+	// Deterministic faults (readfaults.go). ReadFault is "" or one of
+	// ReadFaults(): ReadFaultEndless, ReadFaultLowTotal, ReadFaultInvalidJSON.
+	// TokenStatus, when not 0, answers every POST /oauth/token with that
+	// 4xx/5xx status and no token; TokenLatency delays every /oauth/token
+	// answer (through Sleep, so it ends when the client gives up).
+	ReadFault    string
+	TokenStatus  int
+	TokenLatency time.Duration
 }
 
 // Validate reports options that New would reject.
@@ -133,7 +144,10 @@ func (o Options) Validate() error {
 	if o.FailRate+o.DropRate+o.ApplyThenFailRate > 1 {
 		return fmt.Errorf("sandbox: fail, drop and apply-then-fail rates add up to more than 1")
 	}
-	return nil
+	if err := validateReadFault(o.ReadFault); err != nil {
+		return err
+	}
+	return validateTokenFault(o.TokenStatus, o.TokenLatency)
 }
 
 type role struct {
@@ -182,6 +196,10 @@ type Tenant struct {
 	forced         forcedFailures
 	inFlight       int
 	stats          Stats
+	// assignGen counts changes of users' roles; holderCache entries of an
+	// older generation are stale.
+	assignGen   uint64
+	holderCache map[string]holderList
 }
 
 // New creates an empty tenant with the default client and the pre-issued API
@@ -226,6 +244,7 @@ func New(opts Options) *Tenant {
 		ignoreRemovals: map[string]bool{},
 		faults:         newFaultInjector(opts),
 		stats:          newStats(),
+		holderCache:    map[string]holderList{},
 	}
 	if t.clock == nil {
 		t.clock = realClock{}
@@ -289,6 +308,7 @@ func (t *Tenant) AddUser(id, email string, roleIDs ...string) {
 		t.ensureRoleLocked(rid)
 		u.roles[rid] = struct{}{}
 	}
+	t.assignmentsChangedLocked()
 }
 
 // AddOrganization creates the organization, or renames it when it exists.

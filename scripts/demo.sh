@@ -13,11 +13,11 @@ rm -rf "$OUT" && mkdir -p "$OUT"
 SANDBOX=$!
 trap 'kill $SANDBOX 2>/dev/null || true; wait $SANDBOX 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
-  grep -q '^AUTH0_API_TOKEN=' "$OUT/sandbox.env" 2>/dev/null && break
+  grep -q '^export AUTH0_API_TOKEN=' "$OUT/sandbox.env" 2>/dev/null && break
   kill -0 $SANDBOX 2>/dev/null || { cat "$OUT/sandbox.log"; exit 1; }
   sleep 0.1
 done
-set -a; . "$OUT/sandbox.env"; set +a
+. "$OUT/sandbox.env"
 echo "== sandbox tenant at $AUTH0_DOMAIN (a Free-plan-like bucket: 10 burst, 5/s)"
 
 echo; echo "== rolesweep validate $INPUT"
