@@ -5,11 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 
-	"github.com/rolesweep/rolesweep/report"
+	"github.com/gocarina/gocsv"
 )
 
 // Protection lists users and roles that must never lose a role: break-glass
@@ -19,61 +18,93 @@ type Protection struct {
 	Roles map[string]bool
 }
 
-// LoadProtection reads a CSV file with a header naming user_id and/or
-// role_id columns; each filled cell is protected. It adds to pr, whose maps
-// may be nil (the zero Protection).
-func LoadProtection(path string, pr *Protection) error {
+// LoadProtection reads a CSV list with a header naming user_id and/or
+// role_id columns; each filled cell is protected. name is how errors call
+// the list. It adds to pr, whose maps may be nil (the zero Protection).
+func LoadProtection(r io.Reader, name string, pr *Protection) error {
 	if pr.Users == nil {
 		pr.Users = map[string]bool{}
 	}
 	if pr.Roles == nil {
 		pr.Roles = map[string]bool{}
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("--protect: %w", err)
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	var rows []protectRow
+	if err := gocsv.UnmarshalCSV(&protectHeader{r: cr}, &rows); err != nil {
+		var he headerError
+		if errors.As(err, &he) {
+			return fmt.Errorf("%s:1: %s", name, he)
+		}
+		return fmt.Errorf("%s: %w", name, err)
 	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	r.FieldsPerRecord = -1
-	header, err := r.Read()
-	if err != nil {
-		return fmt.Errorf("%s:1: a header row with user_id and/or role_id is required: %w", path, err)
+	for _, row := range rows {
+		if v := strings.TrimSpace(row.UserID); v != "" {
+			pr.Users[v] = true
+		}
+		if v := strings.TrimSpace(row.RoleID); v != "" {
+			pr.Roles[v] = true
+		}
 	}
-	cols := map[int]string{}
-	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
-		switch h {
+	return nil
+}
+
+type protectRow struct {
+	UserID string `csv:"user_id"`
+	RoleID string `csv:"role_id"`
+}
+
+// protectHeader checks and normalises the header row before gocsv maps the
+// records onto protectRow: gocsv would silently ignore a misspelt column,
+// and a protection list that protects nothing must not pass unnoticed.
+type protectHeader struct {
+	r      *csv.Reader
+	passed bool
+}
+
+// headerError is a problem with the header row, line 1.
+type headerError string
+
+func (e headerError) Error() string { return string(e) }
+
+func (h *protectHeader) Read() ([]string, error) {
+	if h.passed {
+		return h.r.Read()
+	}
+	h.passed = true
+	header, err := h.r.Read()
+	if err != nil {
+		return nil, headerError("a header row with user_id and/or role_id is required: " + err.Error())
+	}
+	known := 0
+	for i, col := range header {
+		col = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(col, "\ufeff")))
+		switch col {
 		case "user_id", "role_id":
-			cols[i] = h
+			known++
 		case "reason", "note", "comment":
 		default:
-			return fmt.Errorf("%s:1: unknown column %q (known: user_id, role_id, reason)", path, h)
+			return nil, headerError(fmt.Sprintf("unknown column %q (known: user_id, role_id, reason)", col))
 		}
+		header[i] = col
 	}
-	if len(cols) == 0 {
-		return fmt.Errorf("%s:1: the header names neither user_id nor role_id", path)
+	if known == 0 {
+		return nil, headerError("the header names neither user_id nor role_id")
 	}
+	return header, nil
+}
+
+func (h *protectHeader) ReadAll() ([][]string, error) {
+	var all [][]string
 	for {
-		rec, err := r.Read()
+		rec, err := h.Read()
 		if errors.Is(err, io.EOF) {
-			return nil
+			return all, nil
 		}
 		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+			return nil, err
 		}
-		for i, v := range rec {
-			v = strings.TrimSpace(v)
-			if v == "" {
-				continue
-			}
-			switch cols[i] {
-			case "user_id":
-				pr.Users[v] = true
-			case "role_id":
-				pr.Roles[v] = true
-			}
-		}
+		all = append(all, rec)
 	}
 }
 
@@ -107,14 +138,14 @@ func (p *Plan) Violations(pr Protection, file string) []string {
 	return out
 }
 
-func roleLabel(t report.Result) string {
+func roleLabel(t Triple) string {
 	if t.RoleID != "" {
 		return t.RoleID
 	}
 	return fmt.Sprintf("role %q", t.RoleName)
 }
 
-func userLabel(t report.Result) string {
+func userLabel(t Triple) string {
 	if t.UserID != "" {
 		return t.UserID
 	}
