@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -129,8 +128,6 @@ func cmdApply(c *cli.Context, e env) error {
 	return err
 }
 
-var errDeclined = errors.New("not confirmed; nothing was sent")
-
 // confirm asks on a terminal; elsewhere --yes is required.
 func (e env) confirm(ctx context.Context, c job.Confirmation) error {
 	if !e.terminal(e.stdin) {
@@ -147,7 +144,7 @@ func (e env) confirm(ctx context.Context, c job.Confirmation) error {
 	select {
 	case line := <-answered:
 		if answer := strings.ToLower(strings.TrimSpace(line)); answer != "yes" && answer != "y" {
-			return &usageError{errDeclined.Error()}
+			return usagef("not confirmed; nothing was sent")
 		}
 		return nil
 	case <-ctx.Done():
@@ -176,22 +173,6 @@ func printSummary(e env, sum job.Summary) {
 	}
 	if sum.Journal != "" {
 		fmt.Fprintf(w, "journal: %s (to retry what did not finish: the same command with --resume %s)\n", sum.Journal, sum.Journal)
-	}
-}
-
-func newLogger(c *cli.Context, e env) (*slog.Logger, error) {
-	level := slog.LevelInfo
-	if c.Bool("quiet") {
-		level = slog.LevelWarn
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	switch c.String("log-format") {
-	case "text":
-		return slog.New(slog.NewTextHandler(e.stderr, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(e.stderr, opts)), nil
-	default:
-		return nil, usagef("--log-format must be text or json, not %q", c.String("log-format"))
 	}
 }
 

@@ -133,7 +133,7 @@ var flagOf = map[string]string{
 	"domain": "--domain", "api_token": "--api-token", "client_id": "--client-id", "client_secret": "--client-secret",
 	"concurrency": "--concurrency", "max_retries": "--max-retries", "rate": "--rate", "reserve": "--reserve",
 	"input_format": "--input-format", "saved_plan": "--plan", "reports": "--report", "journal": "--journal",
-	"resume": "--resume", "protect_file": "--protect",
+	"resume": "--resume", "protect_file": "--protect", "log_format": "--log-format",
 }
 
 // describe is an error as the user reads it: config fields become flags.
@@ -349,7 +349,7 @@ func source(c *cli.Context, e env) (job.Source, error) {
 
 // tenant gathers the tenant flags; secrets stay in the config only.
 func tenant(c *cli.Context, e env) (job.Tenant, error) {
-	log, err := newLogger(c, e)
+	log, err := job.NewLogger(e.stderr, c.String("log-format"), c.Bool("quiet"))
 	return job.Tenant{
 		Management: management.Config{
 			Domain:       c.String("domain"),

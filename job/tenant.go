@@ -2,6 +2,8 @@ package job
 
 import (
 	"context"
+	"io"
+	"log/slog"
 
 	"github.com/rolesweep/rolesweep/management"
 	"github.com/rolesweep/rolesweep/pacer"
@@ -51,4 +53,20 @@ func (s *session) resolve(ctx context.Context, p *reconcile.Plan) error {
 func (s *session) count(sum *report.Summary) {
 	st := s.pacer.Stats()
 	sum.Requests, sum.Retries, sum.RateLimited = st.Requests, st.Retries, st.RateLimited
+}
+
+// NewLogger logs to w as "text" or "json"; quiet keeps only warnings.
+func NewLogger(w io.Writer, format string, quiet bool) (*slog.Logger, error) {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if quiet {
+		opts.Level = slog.LevelWarn
+	}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, configErrorf("log_format", "must be text or json, not %q", format)
+	}
 }
