@@ -1,14 +1,15 @@
 package input
 
-// encoding/csv is used directly rather than gocsv: gocsv takes its settings
-// from package-level variables and hides its csv.Reader, so it can give
-// neither per-call options nor the line and column of each field.
+// The removals input is read through CSVReader on encoding/csv, not decoded
+// by gocsv: gocsv decodes the whole file and returns records without the
+// csv.Reader that knows their FieldPos, so it cannot say FILE:LINE:COL of a
+// bad value, and it stops at the first error where every problem must be listed.
 
 import (
-	"bufio"
 	"encoding/csv"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -20,35 +21,33 @@ var knownColumns = strings.Join(columnNames[:], ", ")
 
 const utf8BOM = "\xef\xbb\xbf"
 
-func readCSV(in *guardReader, opts Options, src *Source, p *problems) error {
+func readCSV(in *guardReader, opts Options, m mapping, src *Source, p *problems) error {
 	in.maxLine = maxLineBytes
-	br := bufio.NewReader(in)
-	head, _ := br.Peek(len(utf8BOM))
-	switch {
-	case string(head) == utf8BOM:
-		br.Discard(len(utf8BOM))
-	case len(head) >= 2 && (head[0] == 0xff && head[1] == 0xfe || head[0] == 0xfe && head[1] == 0xff):
-		p.add(0, 0, "file is UTF-16 encoded; save it as UTF-8 (in Excel: CSV UTF-8)")
-		return nil
-	}
-	cr := csv.NewReader(br)
-	cr.ReuseRecord = true
-
-	header, err := cr.Read()
-	if err == io.EOF {
-		if in.n == 0 {
-			p.add(0, 0, "empty file, expected a header row")
-		} else {
-			p.add(0, 0, "no header row: the file holds only blank lines")
-		}
-		return nil
-	}
+	cr, err := NewCSVReader(in, p.file)
 	if err != nil {
-		return csvError(err, p)
+		return addProblem(err, p)
 	}
-	index, ok := readHeader(cr, header, opts, p)
+	var (
+		index [fieldCount]int
+		where []int
+		ok    bool
+	)
+	if m.active {
+		index, where, ok = mapHeader(cr, m, p)
+	} else {
+		index, ok = readHeader(cr, opts, p)
+	}
 	if !ok {
 		return nil // rows read under a header that is wrong would only add noise
+	}
+	header := cr.Header()
+	// Messages name the file's own column, and the field it gives.
+	var names [fieldCount]string
+	for kind := range names {
+		names[kind] = columnNames[kind]
+		if i := index[kind]; i >= 0 && cr.Header()[i] != columnNames[kind] {
+			names[kind] = cr.Columns()[i] + " (" + columnNames[kind] + ")"
+		}
 	}
 	// Check a row's fields left to right, so that its problems come in order.
 	var order []int
@@ -61,16 +60,15 @@ func readCSV(in *guardReader, opts Options, src *Source, p *problems) error {
 	}
 
 	var (
-		rows     = rowChunks{each: opts.Each}
-		parseErr *csv.ParseError
+		rows = rowChunks{each: opts.Each}
 	)
 	for {
-		record, err := cr.Read()
+		record, err := cr.Next()
 		if err == io.EOF {
 			src.Rows = rows.all()
 			return nil
 		}
-		if err != nil && !(errors.As(err, &parseErr) && parseErr.Err == csv.ErrFieldCount) {
+		if err != nil {
 			if err := csvError(err, p); err != nil || p.stopped {
 				return err
 			}
@@ -81,11 +79,15 @@ func readCSV(in *guardReader, opts Options, src *Source, p *problems) error {
 			continue
 		}
 		src.Records++
-		if err != nil {
-			p.add(parseErr.StartLine, 0, "row has %d fields, the header has %d", len(record), len(header))
+		if len(record) != len(header) {
+			p.add(cr.Line(), 0, "row has %d fields, the header has %d", len(record), len(header))
 			continue
 		}
-		line, _ := cr.FieldPos(0)
+		if !keep(record, m.where, where) {
+			src.Excluded++
+			continue
+		}
+		line := cr.Line()
 		if !checkFieldSizes(cr, record, p) {
 			continue
 		}
@@ -96,7 +98,7 @@ func readCSV(in *guardReader, opts Options, src *Source, p *problems) error {
 			if v == "" {
 				continue
 			}
-			if msg := checkValue(kind, columnNames[kind], v); msg != "" {
+			if msg := checkValue(kind, names[kind], v); msg != "" {
 				fieldLine, col := cr.FieldPos(index[kind])
 				p.add(fieldLine, col, "%s", msg)
 			}
@@ -128,23 +130,101 @@ func readCSV(in *guardReader, opts Options, src *Source, p *problems) error {
 	}
 }
 
+// keep reports whether a record passes every filter; columns holds each
+// filter's column index.
+func keep(record []string, filters []Filter, columns []int) bool {
+	for i, f := range filters {
+		if !f.match(record[columns[i]]) {
+			return false
+		}
+	}
+	return true
+}
+
+// mapHeader finds the columns of a mapped export: each field's mapped
+// column, or its own name when it is not mapped and the file has it, and
+// each filter's column. Other columns are ignored.
+func mapHeader(cr *CSVReader, m mapping, p *problems) (index [fieldCount]int, where []int, ok bool) {
+	before := p.total
+	line, _ := cr.HeaderPos(0)
+	used := map[string]bool{}
+	for _, column := range m.columns {
+		if column != "" {
+			used[NormaliseColumn(column, true)] = true
+		}
+	}
+	find := func(column, purpose string) int {
+		i := cr.Index(column)
+		if i < 0 {
+			p.add(line, 0, "no column %s (%s); the file's columns are %s", quote(column), purpose, quoteAll(cr.Columns()))
+			return -1
+		}
+		if j := slices.Index(cr.Header()[i+1:], cr.Header()[i]); j >= 0 {
+			_, first := cr.HeaderPos(i)
+			dupLine, dupCol := cr.HeaderPos(i + 1 + j)
+			p.add(dupLine, dupCol, "duplicate column %s (first at column %d): which one %s reads is unclear", quote(cr.Columns()[i]), first, purpose)
+		}
+		return i
+	}
+	for kind, column := range m.columns {
+		switch {
+		case column != "":
+			index[kind] = find(column, "mapped to "+columnNames[kind])
+		case !used[columnNames[kind]] && cr.Index(columnNames[kind]) >= 0:
+			index[kind] = find(columnNames[kind], "read as "+columnNames[kind])
+		default:
+			index[kind] = -1
+		}
+	}
+	for _, f := range m.where {
+		where = append(where, find(f.Column, "filtered by "+f.String()))
+	}
+	if p.total == before {
+		if index[userIDField] < 0 && index[userEmailField] < 0 {
+			p.add(line, 0, "no column gives user_id or user_email: map one of them to a column of the file")
+		}
+		if index[roleIDField] < 0 && index[roleNameField] < 0 {
+			p.add(line, 0, "no column gives role_id or role_name: map one of them to a column of the file")
+		}
+	}
+	return index, where, p.total == before
+}
+
+func quoteAll(names []string) string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = quote(n)
+	}
+	return strings.Join(quoted, ", ")
+}
+
+// addProblem records an error from NewCSVReader: a Problem is kept, a
+// failing reader returned.
+func addProblem(err error, p *problems) error {
+	var pr Problem
+	if errors.As(err, &pr) {
+		p.add(pr.Line, pr.Column, "%s", pr.Message)
+		return nil
+	}
+	return err
+}
+
 // readHeader maps each field kind to its column index (-1 when absent) and
 // reports what is wrong with the header.
-func readHeader(cr *csv.Reader, header []string, opts Options, p *problems) (index [fieldCount]int, ok bool) {
+func readHeader(cr *CSVReader, opts Options, p *problems) (index [fieldCount]int, ok bool) {
 	before := p.total
 	for kind := range index {
 		index[kind] = -1
 	}
-	headerLine, _ := cr.FieldPos(0)
-	for i, raw := range header {
-		name := strings.TrimSpace(raw)
+	headerLine, _ := cr.HeaderPos(0)
+	for i, name := range cr.Columns() {
 		kind := -1
 		for k, known := range columnNames {
-			if strings.EqualFold(name, known) {
+			if cr.Header()[i] == known {
 				kind = k
 			}
 		}
-		line, col := cr.FieldPos(i)
+		line, col := cr.HeaderPos(i)
 		switch {
 		case kind < 0 && didYouMean(name, columnNames[:]) != "":
 			// Even among extra columns: ignoring "Role ID" would silently
@@ -154,7 +234,7 @@ func readHeader(cr *csv.Reader, header []string, opts Options, p *problems) (ind
 			p.add(line, col, "unknown column %s; known columns are %s (--allow-extra-columns ignores others)", quote(name), knownColumns)
 		case kind < 0:
 		case index[kind] >= 0:
-			_, firstCol := cr.FieldPos(index[kind])
+			_, firstCol := cr.HeaderPos(index[kind])
 			p.add(line, col, "duplicate column %s (first at column %d)", quote(name), firstCol)
 		default:
 			index[kind] = i
@@ -201,12 +281,9 @@ func csvError(err error, p *problems) error {
 	case errors.As(err, &limitErr):
 		p.add(limitErr.line, 0, "%s", limitErr.message)
 		p.stopped = true
-	case errors.As(err, &parseErr) && parseErr.Err == csv.ErrBareQuote:
-		p.add(parseErr.Line, parseErr.Column, `quote in an unquoted field: quote the whole field and double the quotes inside it ("a ""b"" c")`)
-	case errors.As(err, &parseErr) && parseErr.StartLine != parseErr.Line:
-		p.add(parseErr.Line, parseErr.Column, "extraneous or missing quote in a quoted field (the record starts on line %d)", parseErr.StartLine)
 	case errors.As(err, &parseErr):
-		p.add(parseErr.Line, parseErr.Column, "extraneous or missing quote in a quoted field")
+		line, col, msg := parseErrorText(parseErr)
+		p.add(line, col, "%s", msg)
 	default:
 		return &FileError{Path: p.file, Err: err}
 	}
@@ -215,7 +292,7 @@ func csvError(err error, p *problems) error {
 
 // checkFieldSizes bounds fields, which quoted line breaks let grow past the
 // line limit.
-func checkFieldSizes(cr *csv.Reader, record []string, p *problems) bool {
+func checkFieldSizes(cr *CSVReader, record []string, p *problems) bool {
 	ok := true
 	for i, f := range record {
 		if len(f) > maxLineBytes {

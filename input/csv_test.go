@@ -114,9 +114,15 @@ func TestReadCSVSyntax(t *testing.T) {
 			errs: []string{`r.csv:5:32: role_id "rol_x" is not a role id (expected rol_ followed by 16 letters or digits)`},
 		},
 		{
-			name: "quoted line break inside a value is a control character",
-			data: "user_id,role_id,reason\n" + testUser + "," + testRole + ",\"line one\nline two\"\n",
-			errs: []string{`r.csv:2:53: reason "line one\nline two" contains a control character (U+000A)`},
+			name:    "quoted line break in a reason is kept",
+			data:    "user_id,role_id,reason\n" + testUser + "," + testRole + ",\"line one\nline two\"\n",
+			rows:    []Row{{Line: 2, UserID: testUser, RoleID: testRole, Reason: "line one\nline two"}},
+			records: 1,
+		},
+		{
+			name: "quoted line break in a role name is a control character",
+			data: "user_id,role_name\n" + testUser + ",\"Billing\nAdmin\"\n",
+			errs: []string{`r.csv:2:32: role_name "Billing\nAdmin" contains a control character (U+000A)`},
 		},
 		{
 			name: "rows after a multi-line record",

@@ -55,15 +55,55 @@ func checkResult(t *testing.T, data []byte, lines int, src *Source, err error) {
 }
 
 func FuzzReadCSV(f *testing.F) {
-	if data, err := os.ReadFile("../testdata/removals.csv"); err == nil {
-		f.Add(data)
+	for _, seed := range []string{"../testdata/removals.csv", "../testdata/campaign/entra-review.csv"} {
+		if data, err := os.ReadFile(seed); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Add([]byte("Mail,Entitlement,Decision\nx@example.com,Billing Admin,Revoke\n"))
+	mapped := []Options{
+		{AllowExtraColumns: false},
+		{AllowExtraColumns: true},
+		{Preset: "entra-review"},
+		{Map: map[Field]string{FieldUserEmail: "Mail", FieldRoleName: "Entitlement"}, Where: []Filter{{Column: "Decision", Values: []string{"Revoke", "Remove"}}}},
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, extra := range []bool{false, true} {
-			src, err := Read(bytes.NewReader(data), "f.csv", Options{AllowExtraColumns: extra})
+		for _, opts := range mapped {
+			src, err := Read(bytes.NewReader(data), "f.csv", opts)
 			checkResult(t, data, bytes.Count(data, []byte("\n"))+1, src, err)
-			if err == nil && len(src.Rows) != src.Records {
-				t.Fatalf("%d rows from %d records", len(src.Rows), src.Records)
+			if err == nil && len(src.Rows)+src.Excluded != src.Records {
+				t.Fatalf("%d rows and %d excluded from %d records", len(src.Rows), src.Excluded, src.Records)
+			}
+			if err == nil && len(opts.Where) == 0 && opts.Preset == "" && src.Excluded != 0 {
+				t.Fatalf("%d excluded without a filter", src.Excluded)
+			}
+		}
+	})
+}
+
+func FuzzReadKeep(f *testing.F) {
+	for _, seed := range []string{"user_id,role_name\nauth0|x,Billing Admin\n", "user_email\n\"a@example.com\"\n,\n"} {
+		f.Add([]byte(seed), false)
+	}
+	if data, err := os.ReadFile("../testdata/campaign/keep.yaml"); err == nil {
+		f.Add(data, true)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, isYAML bool) {
+		format := CSV
+		if isYAML {
+			format = YAML
+		}
+		list, err := ReadKeep(bytes.NewReader(data), "k", format)
+		if err != nil {
+			var ve *ValidationError
+			if !errors.As(err, &ve) || len(ve.Problems) == 0 {
+				t.Fatalf("error %T: %v", err, err)
+			}
+			return
+		}
+		for _, e := range list.Entries {
+			if e.Line < 1 || e.UserID == "" && e.UserEmail == "" {
+				t.Fatalf("bad entry %+v", e)
 			}
 		}
 	})

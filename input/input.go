@@ -54,6 +54,15 @@ type Options struct {
 	// MaxProblems caps how many problems are kept; the rest are only counted.
 	// Zero means DefaultMaxProblems.
 	MaxProblems int
+
+	// Map reads a field from a column of another name (a review tool's
+	// export), Where keeps only the rows whose columns hold one of the
+	// listed values, and Preset names a known export's Map and Where, which
+	// Map and Where then override. With any of them, CSV columns that no
+	// field or filter names are ignored; on YAML they are an error.
+	Map    map[Field]string
+	Where  []Filter
+	Preset string
 }
 
 // DefaultMaxProblems is how many problems are printed before "and N more".
@@ -66,8 +75,11 @@ type Source struct {
 	SHA256 string // hex digest of the exact bytes read
 	Rows   []Row  // in input order
 	// Records counts the data records read: CSV data rows (blank lines not
-	// counted) or YAML removal entries.
+	// counted) or YAML removal entries. Excluded rows are among them.
 	Records int
+	// Excluded counts the CSV rows that Options.Where left out: never
+	// validated, never in Rows nor handed to Each.
+	Excluded int
 }
 
 // Problem is one positioned input error.
@@ -192,6 +204,10 @@ func read(r io.Reader, path string, opts Options, limit int64) (*Source, error) 
 	default:
 		return nil, fmt.Errorf("unknown input format %q: expected csv or yaml", format)
 	}
+	m, err := resolveMapping(opts, format)
+	if err != nil {
+		return nil, err
+	}
 	display := path
 	if path == "-" {
 		display = "<stdin>"
@@ -203,9 +219,8 @@ func read(r io.Reader, path string, opts Options, limit int64) (*Source, error) 
 	p := &problems{file: display, max: maxProblems}
 	src := &Source{Path: path, Format: format}
 	in := &guardReader{r: r, hash: sha256.New(), limit: limit, line: 1}
-	var err error
 	if format == CSV {
-		err = readCSV(in, opts, src, p)
+		err = readCSV(in, opts, m, src, p)
 	} else {
 		err = readYAML(in, opts, src, p)
 	}

@@ -39,7 +39,8 @@ const (
 // checkValue returns what is wrong with a non-empty value of the given kind,
 // or "". name is the column or key that held it.
 func checkValue(kind int, name, v string) string {
-	if msg := checkText(name, v); msg != "" {
+	// Reviewers' justifications span lines; nothing else may.
+	if msg := checkText(name, v, kind == reasonField); msg != "" {
 		return msg
 	}
 	switch kind {
@@ -66,9 +67,11 @@ func checkValue(kind int, name, v string) string {
 // checkText rejects what no field may hold: invalid UTF-8, and control
 // characters. C1 controls count too: U+009B, for one, starts an escape
 // sequence on some terminals that will print the plan and the report.
-func checkText(name, v string) string {
+// Multi-line text may hold line feeds and tabs, never a lone carriage
+// return, which would let a line overwrite the one before it on a terminal.
+func checkText(name, v string, multiline bool) string {
 	for i := 0; i < len(v); {
-		if c := v[i]; c >= 0x20 && c < 0x7f {
+		if c := v[i]; c >= 0x20 && c < 0x7f || multiline && (c == '\n' || c == '\t' || c == '\r' && i+1 < len(v) && v[i+1] == '\n') {
 			i++
 			continue
 		}
