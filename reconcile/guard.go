@@ -1,14 +1,14 @@
 package reconcile
 
 import (
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 
 	"github.com/gocarina/gocsv"
+
+	"github.com/rolesweep/rolesweep/input"
 )
 
 // Protection lists users and roles that must never lose a role: break-glass
@@ -28,15 +28,28 @@ func LoadProtection(r io.Reader, name string, pr *Protection) error {
 	if pr.Roles == nil {
 		pr.Roles = map[string]bool{}
 	}
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	var rows []protectRow
-	if err := gocsv.UnmarshalCSV(&protectHeader{r: cr}, &rows); err != nil {
-		var he headerError
-		if errors.As(err, &he) {
-			return fmt.Errorf("%s:1: %s", name, he)
+	cr, err := input.NewCSVReader(r, name)
+	if err != nil {
+		return err
+	}
+	// gocsv would silently ignore a misspelt column, and a protection list
+	// that protects nothing must not pass unnoticed: check the header first.
+	known := 0
+	for i, col := range cr.Header() {
+		switch col {
+		case "user_id", "role_id":
+			known++
+		case "reason", "note", "comment":
+		default:
+			return cr.HeaderProblem(i, "unknown column %q (known: user_id, role_id, reason)", cr.Columns()[i])
 		}
-		return fmt.Errorf("%s: %w", name, err)
+	}
+	if known == 0 {
+		return cr.HeaderProblem(-1, "the header names neither user_id nor role_id")
+	}
+	var rows []protectRow
+	if err := gocsv.UnmarshalCSV(cr, &rows); err != nil {
+		return err
 	}
 	for _, row := range rows {
 		if v := strings.TrimSpace(row.UserID); v != "" {
@@ -52,60 +65,6 @@ func LoadProtection(r io.Reader, name string, pr *Protection) error {
 type protectRow struct {
 	UserID string `csv:"user_id"`
 	RoleID string `csv:"role_id"`
-}
-
-// protectHeader checks and normalises the header row before gocsv maps the
-// records onto protectRow: gocsv would silently ignore a misspelt column,
-// and a protection list that protects nothing must not pass unnoticed.
-type protectHeader struct {
-	r      *csv.Reader
-	passed bool
-}
-
-// headerError is a problem with the header row, line 1.
-type headerError string
-
-func (e headerError) Error() string { return string(e) }
-
-func (h *protectHeader) Read() ([]string, error) {
-	if h.passed {
-		return h.r.Read()
-	}
-	h.passed = true
-	header, err := h.r.Read()
-	if err != nil {
-		return nil, headerError("a header row with user_id and/or role_id is required: " + err.Error())
-	}
-	known := 0
-	for i, col := range header {
-		col = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(col, "\ufeff")))
-		switch col {
-		case "user_id", "role_id":
-			known++
-		case "reason", "note", "comment":
-		default:
-			return nil, headerError(fmt.Sprintf("unknown column %q (known: user_id, role_id, reason)", col))
-		}
-		header[i] = col
-	}
-	if known == 0 {
-		return nil, headerError("the header names neither user_id nor role_id")
-	}
-	return header, nil
-}
-
-func (h *protectHeader) ReadAll() ([][]string, error) {
-	var all [][]string
-	for {
-		rec, err := h.Read()
-		if errors.Is(err, io.EOF) {
-			return all, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, rec)
-	}
 }
 
 // Violations lists every triple that would remove a protected role or touch
