@@ -37,7 +37,7 @@ func BenchmarkJournalCost(b *testing.B) {
 	if diskDir == "" {
 		diskDir, _ = os.Getwd()
 	}
-	for _, c := range []struct{ name, dir string }{{"none", ""}, {"tmp", os.TempDir()}, {"disk", diskDir}} {
+	for _, c := range []struct{ name, dir string }{{"disk", diskDir}, {"tmp", os.TempDir()}, {"none", ""}} {
 		b.Run(c.name, func(b *testing.B) {
 			var total time.Duration
 			for range b.N {
