@@ -1,21 +1,26 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/rolesweep/rolesweep/management"
+	"github.com/rolesweep/rolesweep/job"
 	"github.com/rolesweep/rolesweep/pacer"
 	"github.com/rolesweep/rolesweep/reconcile"
 	"github.com/rolesweep/rolesweep/report"
 )
 
 func cmdValidate(c *cli.Context, e env) error {
-	p, err := readPlan(c, e)
+	src, err := source(c, e)
+	if err != nil {
+		return err
+	}
+	p, err := job.Load(src)
 	if err != nil {
 		return err
 	}
@@ -28,62 +33,36 @@ func cmdValidate(c *cli.Context, e env) error {
 	return nil
 }
 
-// planReport renders a plan as a report whose statuses are planned actions.
-func planReport(p *reconcile.Plan, results []report.Result, domain string, e env) *report.Report {
-	now := e.now().UTC()
-	r := &report.Report{
-		Version:    report.Version,
-		Tool:       toolName(),
-		Command:    "plan",
-		Domain:     domain,
-		Input:      p.Input,
-		StartedAt:  now,
-		FinishedAt: now,
-		Outcome:    report.Planned,
-		Results:    results,
-	}
-	r.Summary.Duplicates = p.Duplicates
-	r.Tally()
-	r.PlanDigest = report.Digest(r)
-	return r
-}
-
-func cmdPlan(c *cli.Context, e env) error {
+// parsePlan turns plan's flags into its config.
+func parsePlan(c *cli.Context, e env) (job.PlanConfig, string, error) {
 	format := strings.ToLower(c.String("format"))
 	switch format {
 	case "text", "json", "csv", "md", "markdown":
 	default:
-		return usagef("--format must be text, json, markdown or csv, not %q", c.String("format"))
+		return job.PlanConfig{}, "", usagef("--format must be text, json, markdown or csv, not %q", c.String("format"))
 	}
-	p, err := readPlan(c, e)
+	src, err := source(c, e)
+	if err != nil {
+		return job.PlanConfig{}, "", err
+	}
+	cfg := job.PlanConfig{Source: src, Check: c.Bool("check"), Tool: toolName(), Now: e.now}
+	if cfg.Check {
+		cfg.Tenant, err = tenant(c, e)
+	}
+	return cfg, format, err
+}
+
+func cmdPlan(c *cli.Context, e env) error {
+	cfg, format, err := parsePlan(c, e)
 	if err != nil {
 		return err
 	}
-	var (
-		results []report.Result
-		domain  string
-		stats   pacer.Stats
-	)
-	if c.Bool("check") {
-		t, err := connect(c, e)
-		if err != nil {
-			return err
-		}
-		domain = t.client.Domain()
-		ctx, stop := interruptible(c.Context, e.signals)
-		defer stop()
-		results, err = t.check(ctx, p)
-		stats = t.pacer.Stats()
-		if err != nil {
-			return err
-		}
-	} else {
-		// Offline every triple is planned for removal; names stay unresolved
-		// until the tenant is asked.
-		results = p.Results(report.PlanRemove, report.PlanRemove)
+	ctx, _, stop := e.interrupts(c.Context, false)
+	defer stop()
+	r, err := job.Plan(ctx, cfg, job.Hooks{})
+	if err != nil {
+		return err
 	}
-	r := planReport(p, results, domain, e)
-	r.Summary.Requests, r.Summary.Retries, r.Summary.RateLimited = stats.Requests, stats.Retries, stats.RateLimited
 	if out := c.String("out"); out != "" {
 		if err := report.WriteFileFormat(out, "json", r); err != nil {
 			return fmt.Errorf("writing the plan: %w", err)
@@ -93,84 +72,107 @@ func cmdPlan(c *cli.Context, e env) error {
 	return report.Write(e.stdout, format, r)
 }
 
-// tenant is a connected client with its pacer, for the commands that talk to
-// a tenant.
-type tenant struct {
-	client      *management.Client
-	pacer       *pacer.Pacer
-	concurrency int
-	log         *slog.Logger
+// parseApply turns apply's flags into its config.
+func parseApply(c *cli.Context, e env) (job.ApplyConfig, error) {
+	cfg := job.ApplyConfig{
+		SavedPlan:    c.String("plan"),
+		Check:        c.Bool("check"),
+		Verify:       c.Bool("verify"),
+		MaxRemovals:  c.Int("max-removals"),
+		Reports:      c.StringSlice("report"),
+		Journal:      c.String("journal"),
+		Resume:       c.String("resume"),
+		ProtectUsers: c.StringSlice("protect-user"),
+		ProtectRoles: c.StringSlice("protect-role"),
+		ProtectFile:  c.String("protect"),
+		Tool:         toolName(),
+		Now:          e.now,
+	}
+	var err error
+	if cfg.SavedPlan == "" {
+		if cfg.Source, err = source(c, e); err != nil {
+			return cfg, err
+		}
+	} else if c.NArg() > 0 {
+		return cfg, usagef("give either FILE or --plan PLAN.json, not both")
+	}
+	cfg.Tenant, err = tenant(c, e)
+	return cfg, err
 }
 
-func connect(c *cli.Context, e env) (*tenant, error) {
-	client, err := management.New(clientConfig(c))
+func cmdApply(c *cli.Context, e env) error {
+	cfg, err := parseApply(c, e)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if c.Int("concurrency") < 1 {
-		return nil, usagef("--concurrency must be at least 1")
+	ctx, hurry, stop := e.interrupts(c.Context, true)
+	defer stop()
+	hooks := job.Hooks{
+		Notice:   func(msg string) { fmt.Fprintln(e.stderr, msg) },
+		Finished: func(s job.Summary) { printSummary(e, s) },
+		Hurry:    hurry,
 	}
-	if c.Int("max-retries") < 0 {
-		return nil, usagef("--max-retries must not be negative")
+	if !c.Bool("yes") {
+		hooks.Confirm = e.confirm
 	}
-	if r := c.Float64("rate"); r < 0 {
-		return nil, usagef("--rate must not be negative")
+	if !c.Bool("quiet") {
+		hooks.Progress = func(p *reconcile.Progress, stats func() pacer.Stats) func() {
+			return startProgress(e, cfg.Tenant.Log, p, stats)
+		}
 	}
-	if r := c.Float64("reserve"); r < 0 || r >= 100 {
-		return nil, usagef("--reserve is a percentage from 0 to 99")
+	r, err := job.Apply(ctx, cfg, hooks)
+	if err == nil && r.Outcome != report.Completed {
+		// The report's outcome decides, so the exit code and the evidence agree.
+		return &failuresError{failed: r.Summary.Failed + r.Summary.Skipped}
 	}
-	log, err := newLogger(c, e)
-	if err != nil {
-		return nil, err
-	}
-	return &tenant{
-		client: client,
-		pacer: pacer.New(pacer.Config{
-			Rate:       c.Float64("rate"),
-			MaxRetries: c.Int("max-retries"),
-			Reserve:    c.Float64("reserve") / 100,
-		}),
-		concurrency: c.Int("concurrency"),
-		log:         log,
-	}, nil
+	return err
 }
 
-// check resolves names and reads every group's current roles without
-// changing anything: the plan's statuses become remove, absent, not_found
-// or unresolved.
-func (t *tenant) check(ctx context.Context, p *reconcile.Plan) ([]report.Result, error) {
-	if err := t.resolve(ctx, p); err != nil {
-		return nil, err
+// confirm asks on a terminal; elsewhere --yes is required.
+func (e env) confirm(ctx context.Context, c job.Confirmation) error {
+	if !e.terminal(e.stdin) {
+		return usagef("apply changes the tenant: pass --yes to confirm when standard input is not a terminal")
 	}
-	results := p.Results(report.Skipped, report.PlanUnresolved)
-	x := &reconcile.Executor{API: t.client, Pacer: t.pacer, Concurrency: t.concurrency, Check: true, DryRun: true, Log: t.log}
-	if err := x.Execute(ctx, ctx, p, results, nil); err != nil {
-		return nil, err
-	}
-	return results, nil
-}
-
-func (t *tenant) resolve(ctx context.Context, p *reconcile.Plan) error {
-	if !p.NeedsResolving() {
+	e.prompting.Store(true)
+	defer e.prompting.Store(false)
+	fmt.Fprintf(e.stderr, "About to remove %d roles from %d users on %s.\nType yes to continue: ", c.Removals, c.Users, c.Domain)
+	answered := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(e.stdin).ReadString('\n')
+		answered <- line
+	}()
+	select {
+	case line := <-answered:
+		if answer := strings.ToLower(strings.TrimSpace(line)); answer != "yes" && answer != "y" {
+			return usagef("not confirmed; nothing was sent")
+		}
 		return nil
+	case <-ctx.Done():
+		fmt.Fprintln(e.stderr)
+		reason := "interrupted"
+		var abort *reconcile.AbortError
+		if errors.As(context.Cause(ctx), &abort) {
+			reason = abort.Reason
+		}
+		return &reconcile.AbortError{Reason: reason + " at the confirmation prompt; nothing was sent"}
 	}
-	r := &reconcile.Resolver{API: t.client, Pacer: t.pacer, Concurrency: t.concurrency}
-	return r.Resolve(ctx, p)
 }
 
-func newLogger(c *cli.Context, e env) (*slog.Logger, error) {
-	level := slog.LevelInfo
-	if c.Bool("quiet") {
-		level = slog.LevelWarn
+func printSummary(e env, sum job.Summary) {
+	r, s, w := sum.Report, sum.Report.Summary, e.stdout
+	fmt.Fprintf(w, "%s: removed %d · absent %d · not_found %d · failed %d · skipped %d (%d roles, %d users; %d requests, %d retries, %d rate-limited)\n",
+		r.Outcome, s.Removed, s.Absent, s.NotFound, s.Failed, s.Skipped, s.Roles, s.Users, s.Requests, s.Retries, s.RateLimited)
+	for _, line := range sum.Drift {
+		fmt.Fprintln(w, "drift since the plan: "+line)
 	}
-	opts := &slog.HandlerOptions{Level: level}
-	switch c.String("log-format") {
-	case "text":
-		return slog.New(slog.NewTextHandler(e.stderr, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(e.stderr, opts)), nil
-	default:
-		return nil, usagef("--log-format must be text or json, not %q", c.String("log-format"))
+	if r.AbortReason != "" {
+		fmt.Fprintln(w, "aborted: "+r.AbortReason)
+	}
+	for _, p := range sum.Reports {
+		fmt.Fprintln(w, "report: "+p)
+	}
+	if sum.Journal != "" {
+		fmt.Fprintf(w, "journal: %s (to retry what did not finish: the same command with --resume %s)\n", sum.Journal, sum.Journal)
 	}
 }
 

@@ -11,12 +11,14 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/rolesweep/rolesweep/input"
+	"github.com/rolesweep/rolesweep/job"
 	"github.com/rolesweep/rolesweep/management"
 	"github.com/rolesweep/rolesweep/reconcile"
 )
@@ -38,6 +40,8 @@ type env struct {
 	progressEvery time.Duration
 	// terminal reports whether the given stream is an interactive terminal.
 	terminal func(any) bool
+	// prompting is set while apply waits at its confirmation prompt.
+	prompting *atomic.Bool
 }
 
 func main() {
@@ -82,21 +86,6 @@ func handlesInterrupts(args []string) bool {
 	return false
 }
 
-// interruptible returns a context that ends at the first interrupt.
-func interruptible(parent context.Context, signals <-chan os.Signal) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(parent)
-	if signals != nil {
-		go func() {
-			select {
-			case <-signals:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-	}
-	return ctx, cancel
-}
-
 // Exit codes, as the contract defines them.
 const (
 	exitOK       = 0
@@ -105,19 +94,20 @@ const (
 	exitAborted  = 3
 )
 
-// usageError is invalid usage or configuration: nothing was sent.
+// usageError is invalid usage found by package main itself: nothing was sent.
 type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
 
-// failuresError says the run finished with at least one failed role.
+// failuresError says the run finished with at least one role not removed.
 type failuresError struct{ failed int }
 
 func (e *failuresError) Error() string { return fmt.Sprintf("%d roles were not removed", e.failed) }
 
 // exitCode is the one place that maps an error to the contract's exit codes.
+// Errors keep their types through every wrapper below main.
 func exitCode(err error) int {
 	var (
 		failures *failuresError
@@ -131,10 +121,45 @@ func exitCode(err error) int {
 	case errors.As(err, &abort):
 		return exitAborted
 	default:
-		// Input, usage and configuration errors, and anything else that
-		// happens before a request is sent.
+		// usageError, job.ConfigError, management.ConfigError,
+		// job.ProtectedError, input errors: all before a request is sent.
 		return exitInvalid
 	}
+}
+
+// flagOf names the flag a config field comes from; management's errors may
+// still name the flag itself, which passes through unchanged.
+var flagOf = map[string]string{
+	"domain": "--domain", "api_token": "--api-token", "client_id": "--client-id", "client_secret": "--client-secret",
+	"concurrency": "--concurrency", "max_retries": "--max-retries", "rate": "--rate", "reserve": "--reserve",
+	"input_format": "--input-format", "saved_plan": "--plan", "reports": "--report", "journal": "--journal",
+	"resume": "--resume", "protect_file": "--protect", "log_format": "--log-format",
+}
+
+// describe is an error as the user reads it: config fields become flags.
+func describe(err error) string {
+	msg := err.Error()
+	var (
+		jc *job.ConfigError
+		mc *management.ConfigError
+	)
+	if errors.As(err, &jc) {
+		msg = strings.Replace(msg, jc.Error(), flagText(jc.Field, jc.Message), 1)
+	}
+	if errors.As(err, &mc) {
+		msg = strings.Replace(msg, mc.Error(), flagText(mc.Field, mc.Message), 1)
+	}
+	return msg
+}
+
+func flagText(field, message string) string {
+	if f, ok := flagOf[field]; ok {
+		field = f
+	}
+	if field == "" {
+		return message
+	}
+	return field + ": " + message
 }
 
 func run(ctx context.Context, args []string, e env) int {
@@ -147,12 +172,13 @@ func run(ctx context.Context, args []string, e env) int {
 	if e.progressEvery == 0 {
 		e.progressEvery = 10 * time.Second
 	}
+	e.prompting = new(atomic.Bool)
 	app := newApp(e)
 	err := app.RunContext(ctx, reorderArgs(app, args))
 	if err != nil {
 		var failures *failuresError
 		if !errors.As(err, &failures) { // the summary already said it
-			fmt.Fprintln(e.stderr, "rolesweep: "+indentLines(err.Error()))
+			fmt.Fprintln(e.stderr, "rolesweep: "+indentLines(describe(err)))
 		}
 	}
 	return exitCode(err)
@@ -191,7 +217,7 @@ func newApp(e env) *cli.App {
 		DisableSliceFlagSeparator: true,
 		ExitErrHandler:            func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usagef("%v", err)
+			return &usageError{err.Error()}
 		},
 		Commands: []*cli.Command{
 			{
@@ -301,51 +327,41 @@ func reorderArgs(app *cli.App, args []string) []string {
 	return out
 }
 
-// readPlan reads and validates the command's FILE argument and builds its
-// offline plan while reading, so that rows are never all held at once.
-func readPlan(c *cli.Context, e env) (*reconcile.Plan, error) {
+// source is the command's FILE argument.
+func source(c *cli.Context, e env) (job.Source, error) {
 	if c.NArg() != 1 {
-		return nil, usagef("%s needs exactly one FILE argument (use - for standard input)", c.Command.Name)
+		return job.Source{}, usagef("%s needs exactly one FILE argument (use - for standard input)", c.Command.Name)
 	}
-	path := c.Args().First()
-	hint := 0
-	if path != "-" {
-		hint = input.EstimateRows(path)
-	}
-	b := reconcile.NewBuilder(hint)
-	opts := input.Options{
+	src := job.Source{
+		Path:              c.Args().First(),
+		Stdin:             e.stdin,
 		Format:            input.Format(strings.ToLower(c.String("input-format"))),
 		AllowExtraColumns: c.Bool("allow-extra-columns"),
-		Each:              b.Add,
 	}
-	if opts.Format != "" && opts.Format != input.CSV && opts.Format != input.YAML {
-		return nil, usagef("--input-format must be csv or yaml, not %q", c.String("input-format"))
+	if src.Format != "" && src.Format != input.CSV && src.Format != input.YAML {
+		return src, usagef("--input-format must be csv or yaml, not %q", c.String("input-format"))
 	}
-	var (
-		src *input.Source
-		err error
-	)
-	if path == "-" {
-		if opts.Format == "" {
-			return nil, usagef("reading standard input (-) needs --input-format csv or yaml")
-		}
-		src, err = input.Read(e.stdin, path, opts)
-	} else {
-		src, err = input.ReadFile(path, opts)
+	if src.Path == "-" && src.Format == "" {
+		return src, usagef("reading standard input (-) needs --input-format csv or yaml")
 	}
-	if err != nil {
-		return nil, err
-	}
-	return b.Plan(src), nil
+	return src, nil
 }
 
-// clientConfig gathers the tenant flags; secrets stay in the config only.
-func clientConfig(c *cli.Context) management.Config {
-	return management.Config{
-		Domain:       c.String("domain"),
-		APIToken:     c.String("api-token"),
-		ClientID:     c.String("client-id"),
-		ClientSecret: c.String("client-secret"),
-		UserAgent:    "rolesweep/" + version,
-	}
+// tenant gathers the tenant flags; secrets stay in the config only.
+func tenant(c *cli.Context, e env) (job.Tenant, error) {
+	log, err := job.NewLogger(e.stderr, c.String("log-format"), c.Bool("quiet"))
+	return job.Tenant{
+		Management: management.Config{
+			Domain:       c.String("domain"),
+			APIToken:     c.String("api-token"),
+			ClientID:     c.String("client-id"),
+			ClientSecret: c.String("client-secret"),
+			UserAgent:    "rolesweep/" + version,
+		},
+		Concurrency: c.Int("concurrency"),
+		Rate:        c.Float64("rate"),
+		MaxRetries:  c.Int("max-retries"),
+		Reserve:     c.Float64("reserve"),
+		Log:         log,
+	}, err
 }

@@ -68,14 +68,19 @@ func TestKilledRunResumes(t *testing.T) {
 
 	// What run 1 left behind: the journal, and a tenant that the killed
 	// process's last requests may still be reaching.
-	header, firstEntries, err := journal.Read(journalPath)
+	journalFile, err := os.Open(journalPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, firstEntries, err := journal.Read(journalFile, journalPath)
+	journalFile.Close()
 	if err != nil {
 		t.Fatalf("the journal of the killed run is unreadable: %v", err)
 	}
 	if header.InputSHA256 == "" || header.Domain == "" || header.PlanDigest == "" {
 		t.Errorf("journal header is incomplete: %+v", header)
 	}
-	finishedFirst := map[string]journal.Entry{}
+	finishedFirst := map[report.GroupKey]journal.Entry{}
 	for _, e := range firstEntries {
 		if _, dup := finishedFirst[e.Key()]; dup {
 			t.Errorf("run 1 journaled group %q twice", e.User)
@@ -93,7 +98,7 @@ func TestKilledRunResumes(t *testing.T) {
 	survivor := e2eSurvivor(t, e2eState(t, domain))
 	stillHolding := 0
 	for _, u := range e2eState(t, domain).Users {
-		done := finishedFirst[journal.Entry{User: u.UserID}.Key()].Done()
+		done := finishedFirst[report.KeyOf("", u.UserID, "")].Done()
 		switch {
 		case done && !slices.Equal(u.Roles, []string{survivor}):
 			t.Errorf("%s is journaled as finished but still holds %v", u.UserID, u.Roles)
@@ -157,12 +162,12 @@ func TestKilledRunResumes(t *testing.T) {
 	if final.Domain != header.Domain || final.Input.SHA256 != header.InputSHA256 || final.PlanDigest != header.PlanDigest {
 		t.Errorf("report is for %s %s %s, the journal for %s %s %s", final.Domain, final.Input.SHA256, final.PlanDigest, header.Domain, header.InputSHA256, header.PlanDigest)
 	}
-	byGroup := map[string][]report.Result{}
+	byGroup := map[report.GroupKey][]report.Result{}
 	for _, res := range final.Results {
 		if res.Status != report.Removed || res.Attempts < 1 || res.HTTPStatus != http.StatusNoContent {
 			t.Errorf("result %s %s: status %s, http %d, attempts %d; want removed, 204, ≥1", res.UserID, res.RoleID, res.Status, res.HTTPStatus, res.Attempts)
 		}
-		key := journal.Entry{OrganizationID: res.OrganizationID, User: res.UserID}.Key()
+		key := report.KeyOf(res.OrganizationID, res.UserID, res.UserEmail)
 		byGroup[key] = append(byGroup[key], res)
 	}
 	for key, e := range finishedFirst {

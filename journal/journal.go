@@ -18,7 +18,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -52,9 +51,14 @@ type Entry struct {
 	Results        []report.Result `json:"results"`
 }
 
-// Key identifies an entry's group.
-func (e Entry) Key() string {
-	return e.OrganizationID + "\x00" + e.User
+// Key identifies an entry's group. User alone cannot tell a user id from an
+// email spelled alike; the results can: a group named by an email that
+// never resolved has no user id.
+func (e Entry) Key() report.GroupKey {
+	if len(e.Results) > 0 && e.Results[0].UserID == "" {
+		return report.KeyOf(e.OrganizationID, "", e.User)
+	}
+	return report.KeyOf(e.OrganizationID, e.User, "")
 }
 
 // Done reports whether the group needs no further work on resume: every
@@ -66,9 +70,7 @@ func (e Entry) Done() bool {
 		return false
 	}
 	for _, res := range e.Results {
-		switch res.Status {
-		case report.Removed, report.Absent, report.NotFound:
-		default:
+		if !report.Gone(res.Status) {
 			return false
 		}
 	}
@@ -78,8 +80,8 @@ func (e Entry) Done() bool {
 // Latest returns, per group key, the last entry recorded for it: a resumed
 // run appends a new entry for every group it retries, and the newest one
 // tells what is true now.
-func Latest(entries []Entry) map[string]Entry {
-	latest := make(map[string]Entry, len(entries))
+func Latest(entries []Entry) map[report.GroupKey]Entry {
+	latest := make(map[report.GroupKey]Entry, len(entries))
 	for _, e := range entries {
 		latest[e.Key()] = e
 	}
@@ -228,24 +230,10 @@ func Create(path string, h Header) (*Writer, error) {
 	if err := f.Sync(); err != nil {
 		return fail(fmt.Errorf("journal %s: fsync: %w", path, err))
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := report.SyncDir(filepath.Dir(path)); err != nil {
 		return fail(fmt.Errorf("journal %s: fsync directory: %w", path, err))
 	}
 	return &Writer{path: path, f: f, size: int64(len(line))}, nil
-}
-
-// syncDir makes a new file's directory entry durable, so that the journal
-// itself survives the crash it is meant to survive.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil // directories cannot be opened for fsync there
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // Reopen opens an existing journal for appending, as --resume does. It
@@ -391,18 +379,14 @@ func (w *Writer) Close() error {
 	return nil
 }
 
-// Read loads a journal: the header and every complete entry. A torn last
-// line — no trailing newline, or invalid JSON on the last line only — is
-// ignored, as it is what a crash mid-write leaves. Invalid JSON on any
-// earlier line is an error naming the file and line, as is a missing or
-// empty file or a first line that is not a journal header.
-func Read(path string) (Header, []Entry, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return Header{}, nil, fmt.Errorf("read journal: %w", err)
-	}
-	defer f.Close()
-	h, entries, _, err := scan(path, f)
+// Read loads a journal from r; name is how errors call it. It returns the
+// header and every complete entry. A torn last line — no trailing newline,
+// or invalid JSON on the last line only — is ignored, as it is what a crash
+// mid-write leaves. Invalid JSON on any earlier line is an error naming the
+// journal and line, as is an empty journal or a first line that is not a
+// journal header.
+func Read(r io.Reader, name string) (Header, []Entry, error) {
+	h, entries, _, err := scan(name, r)
 	return h, entries, err
 }
 

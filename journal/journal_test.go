@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/stretchr/testify/assert"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -70,7 +71,7 @@ func mustRecord(t *testing.T, w *Writer, entries ...Entry) {
 
 func mustRead(t *testing.T, path string) (Header, []Entry) {
 	t.Helper()
-	h, entries, err := Read(path)
+	h, entries, err := readPath(path)
 	if err != nil {
 		t.Fatalf("Read: %v", err)
 	}
@@ -402,7 +403,7 @@ func TestCorruptedMiddleLine(t *testing.T) {
 			appendRaw(t, path, tc.after)
 			before := readRaw(t, path)
 
-			_, _, err := Read(path)
+			_, _, err := readPath(path)
 			wantPrefix := fmt.Sprintf("journal %s:%d: ", path, tc.line)
 			if err == nil || !strings.HasPrefix(err.Error(), wantPrefix) {
 				t.Fatalf("Read error = %v, want prefix %q", err, wantPrefix)
@@ -438,7 +439,7 @@ func TestReadRejectsNonJournals(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			_, _, err := Read(path)
+			_, _, err := readPath(path)
 			if err == nil {
 				t.Fatal("Read accepted it")
 			}
@@ -455,7 +456,7 @@ func TestReadRejectsNonJournals(t *testing.T) {
 
 func TestReadMissingFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "absent.jsonl")
-	_, _, err := Read(path)
+	_, _, err := readPath(path)
 	if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), path) {
 		t.Errorf("err = %v, want not-exist naming %s", err, path)
 	}
@@ -581,9 +582,10 @@ func TestMismatch(t *testing.T) {
 func TestKey(t *testing.T) {
 	plain := Entry{User: "auth0|a"}
 	inOrg := Entry{OrganizationID: "org_1", User: "auth0|a"}
-	if plain.Key() != "\x00auth0|a" || inOrg.Key() != "org_1\x00auth0|a" {
-		t.Errorf("keys %q, %q", plain.Key(), inOrg.Key())
-	}
+	assert.Equal(t, report.GroupKey{UserID: "auth0|a"}, plain.Key())
+	assert.Equal(t, report.GroupKey{OrganizationID: "org_1", UserID: "auth0|a"}, inOrg.Key())
+	byEmail := Entry{User: "a@example.com", Results: []report.Result{{UserEmail: "a@example.com"}}}
+	assert.Equal(t, report.GroupKey{UserEmail: "a@example.com"}, byEmail.Key(), "a user never resolved is keyed by email")
 	// Without a separator these two would collide.
 	a := Entry{OrganizationID: "org_1", User: "x"}
 	b := Entry{OrganizationID: "org_", User: "1x"}
@@ -601,7 +603,7 @@ func TestLatest(t *testing.T) {
 	orgRetry := testEntry("org_1", "auth0|a", report.NotFound)
 
 	latest := Latest([]Entry{first, other, inOrg, retry, orgRetry})
-	want := map[string]Entry{
+	want := map[report.GroupKey]Entry{
 		retry.Key():    retry,
 		other.Key():    other,
 		orgRetry.Key(): orgRetry,
@@ -716,4 +718,14 @@ func benchWriter(b *testing.B, dir string) *Writer {
 	}
 	b.Cleanup(func() { w.Close() })
 	return w
+}
+
+// readPath reads the journal file at path, as apply --resume does.
+func readPath(path string) (Header, []Entry, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Header{}, nil, fmt.Errorf("read journal: %w", err)
+	}
+	defer f.Close()
+	return Read(f, path)
 }

@@ -111,12 +111,12 @@ func runPacingBench(b *testing.B, bt benchTenant) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := Build(&input.Source{Rows: rows})
-	results := p.Results(report.Skipped, report.Failed)
+	p := buildPlan(&input.Source{Rows: rows})
+	results := p.Outcomes(report.Skipped, report.Failed)
 	x := &Executor{API: client, Pacer: pacer.New(pacer.Config{MaxRetries: 5, Reserve: bt.reserve}), Concurrency: DefaultConcurrency}
 
 	start := time.Now()
-	if err := x.Execute(context.Background(), context.Background(), p, results, nil); err != nil {
+	if err := x.Execute(context.Background(), p, results, nil); err != nil {
 		b.Fatal(err)
 	}
 	achieved := time.Since(start).Seconds()

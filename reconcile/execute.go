@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,15 +15,26 @@ import (
 	"github.com/rolesweep/rolesweep/report"
 )
 
-// API is the part of the Management API client that reconcile uses;
-// *management.Client implements it.
-type API interface {
-	RemoveUserRoles(ctx context.Context, userID string, roleIDs []string) (management.Response, error)
-	RemoveOrganizationMemberRoles(ctx context.Context, orgID, userID string, roleIDs []string) (management.Response, error)
+// Reader is the part of the Management API client that reads: the check
+// step and resolution take only a Reader, so a dry run cannot send a DELETE
+// by its type. *management.Client implements it.
+type Reader interface {
 	UserRoles(ctx context.Context, userID string, page, perPage int) (management.RolesPage, management.Response, error)
 	OrganizationMemberRoles(ctx context.Context, orgID, userID string, page, perPage int) (management.RolesPage, management.Response, error)
 	Roles(ctx context.Context, nameFilter string, page, perPage int) (management.RolesPage, management.Response, error)
 	UsersByEmail(ctx context.Context, email string) ([]management.User, management.Response, error)
+}
+
+// Remover is the part of the client that changes the tenant.
+type Remover interface {
+	RemoveUserRoles(ctx context.Context, userID string, roleIDs []string) (management.Response, error)
+	RemoveOrganizationMemberRoles(ctx context.Context, orgID, userID string, roleIDs []string) (management.Response, error)
+}
+
+// API reads and removes: what an apply run needs.
+type API interface {
+	Reader
+	Remover
 }
 
 // AbortError stops a run before it finished: 401/403 from the tenant, a
@@ -51,19 +61,19 @@ type Executor struct {
 	Concurrency int
 	Check       bool // read each group's current roles first; unassigned roles become absent
 	Verify      bool // read back after removing; a role still held becomes failed
-	// DryRun only checks (with Check): roles held become PlanRemove and
-	// nothing is removed. It is how `plan --check` classifies a plan.
-	DryRun bool
-	Log    *slog.Logger
+	Log         *slog.Logger
 	// GroupDone, when set, is called once for every group that finished
-	// (not skipped), with the group's result slots. Calls are serialised.
-	// An error stops the run: it is how the journal keeps its promise that
+	// (not skipped), with the run's outcomes. Calls come concurrently from
+	// the workers, so that a journal can share one fsync among them. An
+	// error stops the run: it is how the journal keeps its promise that
 	// nothing is removed without being recorded.
-	GroupDone func(g int, results []report.Result) error
+	GroupDone func(g int, out []Outcome) error
+	// Grace is how long requests on the wire may finish once ctx ends
+	// (GracePeriod when 0); closing Hurry ends the grace period at once.
+	Grace time.Duration
+	Hurry <-chan struct{}
 
 	Progress Progress
-
-	doneMu sync.Mutex
 }
 
 // Progress counts finished triples; it is read by the progress display while
@@ -74,14 +84,42 @@ type Progress struct {
 }
 
 // Execute runs the given groups of p (all of them when groups is nil) and
-// fills their result slots in results, which must have one slot per triple,
-// prefilled (Skipped for work to do; anything else is left alone).
+// fills their slots in out, which must have one slot per triple, prefilled
+// (Skipped for work to do; anything else is left alone).
 //
-// dispatch ends the run early: once it is done no new group starts, waiting
-// requests give up, and their triples stay skipped. requests bounds the
-// requests already on the wire; the caller cancels it after a grace period.
-// The returned error is an *AbortError when the run did not finish.
-func (e *Executor) Execute(dispatch, requests context.Context, p *Plan, results []report.Result, groups []int) error {
+// When ctx ends no new group starts, waiting requests give up, and their
+// triples stay skipped; requests already on the wire get the grace period.
+// The returned error is an *AbortError when the run did not finish; the
+// cause of ctx, when it is one, is returned as it is.
+func (e *Executor) Execute(ctx context.Context, p *Plan, out []Outcome, groups []int) error {
+	requests, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRequests()
+	returned := make(chan struct{})
+	defer close(returned)
+	grace := e.Grace
+	if grace == 0 {
+		grace = GracePeriod
+	}
+	stopGrace := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-e.Hurry: // a nil channel never delivers
+		case <-returned:
+		}
+		cancelRequests()
+	})
+	defer stopGrace()
+	return eachGroup(ctx, p, groups, e.Concurrency, e.Pacer, &e.Progress,
+		func(gi int) error { return e.runGroup(requests, p, gi, out) },
+		func(gi int) error { return e.finished(p, gi, out) })
+}
+
+// eachGroup runs the given groups (all when nil) with bounded concurrency
+// until ctx ends; run's error stops the rest.
+func eachGroup(ctx context.Context, p *Plan, groups []int, limit int, pc *pacer.Pacer, progress *Progress,
+	run func(gi int) error, finished func(gi int) error) error {
 	if groups == nil {
 		groups = make([]int, len(p.Groups))
 		for i := range groups {
@@ -89,15 +127,15 @@ func (e *Executor) Execute(dispatch, requests context.Context, p *Plan, results 
 		}
 	}
 	for _, gi := range groups {
-		e.Progress.Total.Add(int64(len(p.Groups[gi].Triples)))
+		progress.Total.Add(int64(len(p.Groups[gi].Triples)))
 	}
-	dispatch, stopDispatch := context.WithCancelCause(dispatch)
+	dispatch, stopDispatch := context.WithCancelCause(ctx)
 	defer stopDispatch(nil)
-	stopPacer := context.AfterFunc(dispatch, e.Pacer.Stop)
+	stopPacer := context.AfterFunc(dispatch, pc.Stop)
 	defer stopPacer()
 
 	var g errgroup.Group
-	g.SetLimit(max(1, e.Concurrency))
+	g.SetLimit(max(1, limit))
 	for _, gi := range groups {
 		if dispatch.Err() != nil {
 			break
@@ -106,11 +144,14 @@ func (e *Executor) Execute(dispatch, requests context.Context, p *Plan, results 
 			if dispatch.Err() != nil {
 				return nil
 			}
-			if err := e.runGroup(requests, p, gi, results); err != nil {
+			if err := run(gi); err != nil {
 				stopDispatch(err)
 			}
-			if err := e.finished(p, gi, results); err != nil {
-				stopDispatch(&AbortError{Reason: "the journal could not be written", Err: err})
+			progress.Done.Add(int64(len(p.Groups[gi].Triples)))
+			if finished != nil {
+				if err := finished(gi); err != nil {
+					stopDispatch(&AbortError{Reason: "the journal could not be written", Err: err})
+				}
 			}
 			return nil
 		})
@@ -130,131 +171,167 @@ func (e *Executor) Execute(dispatch, requests context.Context, p *Plan, results 
 	return nil
 }
 
-func (e *Executor) finished(p *Plan, gi int, results []report.Result) error {
-	e.doneMu.Lock()
-	defer e.doneMu.Unlock()
-	e.Progress.Done.Add(int64(len(p.Groups[gi].Triples)))
+func (e *Executor) finished(p *Plan, gi int, out []Outcome) error {
 	if e.GroupDone == nil {
 		return nil
 	}
 	for _, ti := range p.Groups[gi].Triples {
-		if results[ti].Status == report.Skipped {
+		if out[ti].Status == report.Skipped {
 			return nil // interrupted before it was attempted: not finished
 		}
 	}
-	return e.GroupDone(gi, results)
+	return e.GroupDone(gi, out)
+}
+
+// pending lists the triples of a group still to do.
+func pending(g Group, out []Outcome, todo report.Status) []int {
+	ps := make([]int, 0, len(g.Triples))
+	for _, ti := range g.Triples {
+		if out[ti].Status == todo {
+			ps = append(ps, ti)
+		}
+	}
+	return ps
 }
 
 // runGroup checks, removes and verifies one group. Per-triple outcomes go
-// into results; only a run-stopping failure (401/403) is returned.
-func (e *Executor) runGroup(ctx context.Context, p *Plan, gi int, results []report.Result) error {
+// into out; only a run-stopping failure (401/403) is returned.
+func (e *Executor) runGroup(ctx context.Context, p *Plan, gi int, out []Outcome) error {
 	g := p.Groups[gi]
-	pending := make([]int, 0, len(g.Triples))
-	for _, ti := range g.Triples {
-		if results[ti].Status == report.Skipped {
-			pending = append(pending, ti)
-		}
-	}
-	if len(pending) == 0 {
+	todo := pending(g, out, report.Skipped)
+	if len(todo) == 0 {
 		return nil
 	}
+	log := logger(e.Log)
 	if e.Check {
-		held, out := e.currentRoles(ctx, g)
-		if out.Err != nil && e.DryRun && (out.Class == pacer.Retryable || out.Class == pacer.RateLimited) {
-			// A plan cannot know; it keeps the removal, says why, and apply
-			// will try again.
-			for _, ti := range pending {
-				results[ti].Status = report.PlanRemove
-				results[ti].Error = fmt.Sprintf("current roles could not be read after %d attempts: %v", out.Attempts, out.Err)
-			}
-			return nil
+		held, res := currentRoles(ctx, e.API, e.Pacer, g)
+		if res.Err != nil {
+			return settle(log, p, out, todo, res, "reading current roles")
 		}
-		if out.Err != nil {
-			return e.settle(results, pending, out, "reading current roles")
-		}
-		still := pending[:0]
-		for _, ti := range pending {
-			if held[results[ti].RoleID] {
+		still := todo[:0]
+		for _, ti := range todo {
+			if held[p.Triples[ti].RoleID] {
 				still = append(still, ti)
 				continue
 			}
-			results[ti].Status = report.Absent
-			results[ti].HTTPStatus = out.Response.StatusCode
+			out[ti].Status = report.Absent
+			out[ti].HTTPStatus = res.Response.StatusCode
 		}
-		pending = still
-		if e.DryRun {
-			for _, ti := range pending {
-				results[ti].Status = report.PlanRemove
-				results[ti].HTTPStatus = out.Response.StatusCode
-			}
-			return nil
-		}
-		if len(pending) == 0 {
+		todo = still
+		if len(todo) == 0 {
 			return nil
 		}
 	}
 
-	roleIDs := distinctRoleIDs(results, pending)
-	out := e.Pacer.Call(ctx, func(ctx context.Context) (management.Response, error) {
+	roleIDs := distinctRoleIDs(p, todo)
+	res := e.Pacer.Call(ctx, func(ctx context.Context) (management.Response, error) {
 		if g.OrganizationID != "" {
 			return e.API.RemoveOrganizationMemberRoles(ctx, g.OrganizationID, g.UserID, roleIDs)
 		}
 		return e.API.RemoveUserRoles(ctx, g.UserID, roleIDs)
 	})
-	if err := e.settle(results, pending, out, "removing roles"); err != nil || out.Err != nil {
+	if err := settle(log, p, out, todo, res, "removing roles"); err != nil || res.Err != nil {
 		return err
 	}
 	if !e.Verify {
 		return nil
 	}
-	held, vout := e.currentRoles(ctx, g)
-	if vout.Err != nil {
+	held, vres := currentRoles(ctx, e.API, e.Pacer, g)
+	if vres.Err != nil {
 		// The removal succeeded; only the read-back failed. Say so rather
 		// than claim a verification that did not happen.
-		for _, ti := range pending {
-			results[ti].Status = report.Failed
-			results[ti].Error = "removed, but verification failed: " + vout.Err.Error()
+		for _, ti := range todo {
+			out[ti].Status = report.Failed
+			out[ti].Error = "removed, but verification failed: " + vres.Err.Error()
 		}
-		if vout.Class == pacer.Auth {
-			return &AbortError{Reason: "the tenant refused the token", Err: vout.Err}
+		if vres.Class == pacer.Auth {
+			return &AbortError{Reason: "the tenant refused the token", Err: vres.Err}
 		}
 		return nil
 	}
-	for _, ti := range pending {
-		if held[results[ti].RoleID] {
-			results[ti].Status = report.Failed
-			results[ti].Error = "still assigned after removal"
+	for _, ti := range todo {
+		if held[p.Triples[ti].RoleID] {
+			out[ti].Status = report.Failed
+			out[ti].Error = "still assigned after removal"
 		}
+	}
+	return nil
+}
+
+// Checker classifies a plan against the tenant without changing it: it
+// holds only a Reader, so it cannot remove anything. It is `plan --check`.
+type Checker struct {
+	Reader      Reader
+	Pacer       *pacer.Pacer
+	Concurrency int
+	Log         *slog.Logger
+	Progress    Progress
+}
+
+// Check reads every group's current roles and fills out, which must have one
+// slot per triple: triples with status Skipped become remove (held), absent
+// (not held), not_found or failed; any other status is left alone.
+func (c *Checker) Check(ctx context.Context, p *Plan, out []Outcome) error {
+	return eachGroup(ctx, p, nil, c.Concurrency, c.Pacer, &c.Progress,
+		func(gi int) error { return c.checkGroup(ctx, p, gi, out) }, nil)
+}
+
+func (c *Checker) checkGroup(ctx context.Context, p *Plan, gi int, out []Outcome) error {
+	g := p.Groups[gi]
+	todo := pending(g, out, report.Skipped)
+	if len(todo) == 0 {
+		return nil
+	}
+	held, res := currentRoles(ctx, c.Reader, c.Pacer, g)
+	if res.Err != nil && (res.Class == pacer.Retryable || res.Class == pacer.RateLimited) {
+		// A plan cannot know; it keeps the removal, says why, and apply
+		// will try again.
+		for _, ti := range todo {
+			out[ti].Status = report.PlanRemove
+			out[ti].Error = fmt.Sprintf("current roles could not be read after %d attempts: %v", res.Attempts, res.Err)
+		}
+		return nil
+	}
+	if res.Err != nil {
+		return settle(logger(c.Log), p, out, todo, res, "reading current roles")
+	}
+	for _, ti := range todo {
+		out[ti].Status = report.Absent
+		if held[p.Triples[ti].RoleID] {
+			out[ti].Status = report.PlanRemove
+		}
+		out[ti].HTTPStatus = res.Response.StatusCode
 	}
 	return nil
 }
 
 // settle records the outcome of one paced call on every pending triple of a
 // group. A success only records attempts: the caller decides the status.
-func (e *Executor) settle(results []report.Result, pending []int, out pacer.Outcome, doing string) error {
-	st, msg := statusOf(out, doing)
+func settle(log *slog.Logger, p *Plan, out []Outcome, todo []int, res pacer.Outcome, doing string) error {
+	st, msg := statusOf(res, doing)
 	if st == report.Failed {
-		e.logger().Warn("roles not removed", "user", results[pending[0]].UserID, "organization", results[pending[0]].OrganizationID,
-			"roles", len(pending), "attempts", out.Attempts, "error", msg)
+		first := &p.Triples[todo[0]]
+		log.Warn("roles not removed", "user", first.UserID, "organization", first.OrganizationID,
+			"roles", len(todo), "attempts", res.Attempts, "error", msg)
 	}
-	for _, ti := range pending {
-		r := &results[ti]
-		r.Attempts += out.Attempts
-		r.HTTPStatus = out.Response.StatusCode
-		r.Status = st
-		r.Error = msg
+	for _, ti := range todo {
+		o := &out[ti]
+		o.Attempts += res.Attempts
+		o.HTTPStatus = res.Response.StatusCode
+		o.Status = st
+		o.Error = msg
 	}
-	if out.Class == pacer.Auth {
-		return &AbortError{Reason: "the tenant refused the token", Err: out.Err}
+	if res.Class == pacer.Auth {
+		return &AbortError{Reason: "the tenant refused the token", Err: res.Err}
 	}
 	return nil
 }
 
-func (e *Executor) logger() *slog.Logger {
-	if e.Log == nil {
+func logger(l *slog.Logger) *slog.Logger {
+	if l == nil {
 		return slog.New(slog.DiscardHandler)
 	}
-	return e.Log
+	return l
 }
 
 // statusOf maps a paced call's outcome to a result status; it is the one
@@ -281,11 +358,11 @@ func statusOf(out pacer.Outcome, doing string) (report.Status, string) {
 	}
 }
 
-func distinctRoleIDs(results []report.Result, idx []int) []string {
+func distinctRoleIDs(p *Plan, idx []int) []string {
 	ids := make([]string, 0, len(idx))
 	seen := make(map[string]bool, len(idx))
 	for _, ti := range idx {
-		id := results[ti].RoleID
+		id := p.Triples[ti].RoleID
 		if !seen[id] {
 			seen[id] = true
 			ids = append(ids, id)
@@ -300,17 +377,17 @@ const perPage = 100
 // currentRoles reads every page of a group's current roles, each page
 // through the shared pacer. The outcome has the error of the page that
 // failed, or the last page's response.
-func (e *Executor) currentRoles(ctx context.Context, g Group) (map[string]bool, pacer.Outcome) {
+func currentRoles(ctx context.Context, api Reader, pc *pacer.Pacer, g Group) (map[string]bool, pacer.Outcome) {
 	held := make(map[string]bool)
 	var out pacer.Outcome
 	attempts := 0
 	for page := 0; ; page++ {
 		var rp management.RolesPage
-		out = e.Pacer.Call(ctx, func(ctx context.Context) (resp management.Response, err error) {
+		out = pc.Call(ctx, func(ctx context.Context) (resp management.Response, err error) {
 			if g.OrganizationID != "" {
-				rp, resp, err = e.API.OrganizationMemberRoles(ctx, g.OrganizationID, g.UserID, page, perPage)
+				rp, resp, err = api.OrganizationMemberRoles(ctx, g.OrganizationID, g.UserID, page, perPage)
 			} else {
-				rp, resp, err = e.API.UserRoles(ctx, g.UserID, page, perPage)
+				rp, resp, err = api.UserRoles(ctx, g.UserID, page, perPage)
 			}
 			return resp, err
 		})

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"net/http/httptest"
 	"reflect"
 	"strings"
@@ -59,14 +61,24 @@ func planOf(rows ...input.Row) *Plan {
 			rows[i].Line = i + 2
 		}
 	}
-	return Build(&input.Source{Path: "in.csv", Rows: rows})
+	return buildPlan(&input.Source{Path: "in.csv", Rows: rows})
 }
 
 func execute(t *testing.T, x *Executor, p *Plan) ([]report.Result, error) {
 	t.Helper()
-	results := p.Results(report.Skipped, report.Failed)
-	err := x.Execute(context.Background(), context.Background(), p, results, nil)
-	return results, err
+	out := p.Outcomes(report.Skipped, report.Failed)
+	err := x.Execute(context.Background(), p, out, nil)
+	return joined(p, out), err
+}
+
+// joined is the report rows of a run, for assertions.
+func joined(p *Plan, out []Outcome) []report.Result {
+	rows := Rows{Plan: p, Outcomes: out}
+	rs := make([]report.Result, rows.Len())
+	for i := range rs {
+		rs[i] = rows.Row(i)
+	}
+	return rs
 }
 
 func statuses(rs []report.Result) []report.Status {
@@ -280,16 +292,16 @@ func TestInterruptSkipsWhatWasNotSent(t *testing.T) {
 		rows = append(rows, input.Row{UserID: u, RoleID: roleA})
 	}
 	p := planOf(rows...)
-	results := p.Results(report.Skipped, report.Failed)
+	results := p.Outcomes(report.Skipped, report.Failed)
 	dispatch, cancel := context.WithCancel(context.Background())
 	x := &Executor{API: f.client, Pacer: fastPacer(0), Concurrency: 2}
-	x.GroupDone = func(int, []report.Result) error {
+	x.GroupDone = func(int, []Outcome) error {
 		if x.Progress.Done.Load() >= 20 {
 			cancel()
 		}
 		return nil
 	}
-	err := x.Execute(dispatch, context.Background(), p, results, nil)
+	err := x.Execute(dispatch, p, results, nil)
 	var abort *AbortError
 	if !errors.As(err, &abort) {
 		t.Fatalf("err = %v, want an AbortError", err)
@@ -356,7 +368,7 @@ func TestJournalFailureStopsTheRun(t *testing.T) {
 	}
 	p := planOf(rows...)
 	x := &Executor{API: f.client, Pacer: fastPacer(0), Concurrency: 1}
-	x.GroupDone = func(int, []report.Result) error { return errors.New("disk full") }
+	x.GroupDone = func(int, []Outcome) error { return errors.New("disk full") }
 	results, err := execute(t, x, p)
 	var abort *AbortError
 	if !errors.As(err, &abort) || !strings.Contains(abort.Error(), "journal") {
@@ -396,14 +408,14 @@ func TestCheckInAnOrganization(t *testing.T) {
 	}
 }
 
-func TestDryRunCheckKeepsRemovalsItCouldNotRead(t *testing.T) {
+func TestCheckKeepsRemovalsItCouldNotRead(t *testing.T) {
 	f := newFixture(t, sandbox.Options{})
 	f.tenant.AddUser("auth0|a", "", roleA)
 	f.tenant.SetFailNext(2, 503)
 	p := planOf(input.Row{UserID: "auth0|a", RoleID: roleA})
-	results := p.Results(report.Skipped, report.PlanUnresolved)
-	x := &Executor{API: f.client, Pacer: fastPacer(1), Concurrency: 1, Check: true, DryRun: true}
-	if err := x.Execute(context.Background(), context.Background(), p, results, nil); err != nil {
+	results := p.Outcomes(report.Skipped, report.PlanUnresolved)
+	c := &Checker{Reader: f.client, Pacer: fastPacer(1), Concurrency: 1}
+	if err := c.Check(context.Background(), p, results); err != nil {
 		t.Fatal(err)
 	}
 	if r := results[0]; r.Status != report.PlanRemove || !strings.Contains(r.Error, "could not be read after 2 attempts") {
@@ -412,4 +424,59 @@ func TestDryRunCheckKeepsRemovalsItCouldNotRead(t *testing.T) {
 	if got := f.tenant.Roles("auth0|a"); len(got) != 1 {
 		t.Errorf("a dry run changed the tenant: %v", got)
 	}
+}
+
+// readerOnly hides every method but Reader's, so not even a type assertion
+// inside the checker could find the client's remove methods.
+type readerOnly struct{ Reader }
+
+func TestCheckCannotReachARemover(t *testing.T) {
+	f := newFixture(t, sandbox.Options{})
+	f.tenant.AddUser("auth0|a", "", roleA, roleB)
+	f.tenant.AddUser("auth0|b", "")
+	p := planOf(input.Row{UserID: "auth0|a", RoleID: roleA}, input.Row{UserID: "auth0|b", RoleID: roleB})
+	out := p.Outcomes(report.Skipped, report.PlanUnresolved)
+
+	var reader Reader = readerOnly{f.client}
+	_, isRemover := reader.(Remover)
+	require.False(t, isRemover, "the checker's reader must not be a remover")
+	c := &Checker{Reader: reader, Pacer: fastPacer(0), Concurrency: 2}
+	require.NoError(t, c.Check(context.Background(), p, out))
+
+	assert.Equal(t, []report.Status{report.PlanRemove, report.Absent}, statuses(joined(p, out)))
+	assert.ElementsMatch(t, []string{roleA, roleB}, f.tenant.Roles("auth0|a"), "a check removed a role")
+	for route := range f.tenant.Stats().Requests {
+		assert.NotContains(t, route, "DELETE", "a check sent %s", route)
+	}
+}
+
+// interruptingRemover ends the run's context as its DELETE goes out, as a
+// first Ctrl-C would.
+type interruptingRemover struct {
+	API
+	interrupt func()
+}
+
+func (r interruptingRemover) RemoveUserRoles(ctx context.Context, userID string, roleIDs []string) (management.Response, error) {
+	r.interrupt()
+	return r.API.RemoveUserRoles(ctx, userID, roleIDs)
+}
+
+func TestExecuteOwnsTheGracePeriod(t *testing.T) {
+	f := newFixture(t, sandbox.Options{Latency: 20 * time.Millisecond})
+	f.tenant.AddUser("auth0|a", "", roleA)
+	f.tenant.AddUser("auth0|b", "", roleA)
+	p := planOf(input.Row{UserID: "auth0|a", RoleID: roleA}, input.Row{UserID: "auth0|b", RoleID: roleA})
+	out := p.Outcomes(report.Skipped, report.Failed)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	api := interruptingRemover{API: f.client, interrupt: func() { cancel(&AbortError{Reason: "interrupted by test"}) }}
+	x := &Executor{API: api, Pacer: fastPacer(0), Concurrency: 1, Grace: time.Hour}
+	err := x.Execute(ctx, p, out, nil)
+
+	var abort *AbortError
+	require.ErrorAs(t, err, &abort)
+	assert.Equal(t, "interrupted by test", abort.Reason)
+	assert.Equal(t, report.Removed, out[0].Status, "the request on the wire was cut off: %+v", out[0])
+	assert.Equal(t, report.Skipped, out[1].Status, "a group started after the interrupt")
+	assert.Empty(t, f.tenant.Roles("auth0|a"))
 }

@@ -1,15 +1,14 @@
 package reconcile
 
 import (
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 
-	"github.com/rolesweep/rolesweep/report"
+	"github.com/gocarina/gocsv"
+
+	"github.com/rolesweep/rolesweep/input"
 )
 
 // Protection lists users and roles that must never lose a role: break-glass
@@ -19,62 +18,53 @@ type Protection struct {
 	Roles map[string]bool
 }
 
-// LoadProtection reads a CSV file with a header naming user_id and/or
-// role_id columns; each filled cell is protected. It adds to pr, whose maps
-// may be nil (the zero Protection).
-func LoadProtection(path string, pr *Protection) error {
+// LoadProtection reads a CSV list with a header naming user_id and/or
+// role_id columns; each filled cell is protected. name is how errors call
+// the list. It adds to pr, whose maps may be nil (the zero Protection).
+func LoadProtection(r io.Reader, name string, pr *Protection) error {
 	if pr.Users == nil {
 		pr.Users = map[string]bool{}
 	}
 	if pr.Roles == nil {
 		pr.Roles = map[string]bool{}
 	}
-	f, err := os.Open(path)
+	cr, err := input.NewCSVReader(r, name)
 	if err != nil {
-		return fmt.Errorf("--protect: %w", err)
+		return err
 	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	r.FieldsPerRecord = -1
-	header, err := r.Read()
-	if err != nil {
-		return fmt.Errorf("%s:1: a header row with user_id and/or role_id is required: %w", path, err)
-	}
-	cols := map[int]string{}
-	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
-		switch h {
+	// gocsv would silently ignore a misspelt column, and a protection list
+	// that protects nothing must not pass unnoticed: check the header first.
+	known := 0
+	for i, col := range cr.Header() {
+		switch col {
 		case "user_id", "role_id":
-			cols[i] = h
+			known++
 		case "reason", "note", "comment":
 		default:
-			return fmt.Errorf("%s:1: unknown column %q (known: user_id, role_id, reason)", path, h)
+			return cr.HeaderProblem(i, "unknown column %q (known: user_id, role_id, reason)", cr.Columns()[i])
 		}
 	}
-	if len(cols) == 0 {
-		return fmt.Errorf("%s:1: the header names neither user_id nor role_id", path)
+	if known == 0 {
+		return cr.HeaderProblem(-1, "the header names neither user_id nor role_id")
 	}
-	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return nil
+	var rows []protectRow
+	if err := gocsv.UnmarshalCSV(cr, &rows); err != nil {
+		return err
+	}
+	for _, row := range rows {
+		if v := strings.TrimSpace(row.UserID); v != "" {
+			pr.Users[v] = true
 		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		for i, v := range rec {
-			v = strings.TrimSpace(v)
-			if v == "" {
-				continue
-			}
-			switch cols[i] {
-			case "user_id":
-				pr.Users[v] = true
-			case "role_id":
-				pr.Roles[v] = true
-			}
+		if v := strings.TrimSpace(row.RoleID); v != "" {
+			pr.Roles[v] = true
 		}
 	}
+	return nil
+}
+
+type protectRow struct {
+	UserID string `csv:"user_id"`
+	RoleID string `csv:"role_id"`
 }
 
 // Violations lists every triple that would remove a protected role or touch
@@ -107,14 +97,14 @@ func (p *Plan) Violations(pr Protection, file string) []string {
 	return out
 }
 
-func roleLabel(t report.Result) string {
+func roleLabel(t Triple) string {
 	if t.RoleID != "" {
 		return t.RoleID
 	}
 	return fmt.Sprintf("role %q", t.RoleName)
 }
 
-func userLabel(t report.Result) string {
+func userLabel(t Triple) string {
 	if t.UserID != "" {
 		return t.UserID
 	}

@@ -1,7 +1,8 @@
 // Package reconcile turns validated input rows into a plan — grouped per
 // (organization, user), deduplicated, resolved and checked against the
-// tenant — and executes it. Every input triple owns exactly one result slot,
-// so a failure in the middle of a run loses nothing.
+// tenant — and executes it. The plan is immutable once resolved; every run
+// keeps one Outcome per triple in its own slice, so a failure in the middle
+// of a run loses nothing and two runs never share a slot.
 package reconcile
 
 import (
@@ -11,6 +12,27 @@ import (
 	"github.com/rolesweep/rolesweep/input"
 	"github.com/rolesweep/rolesweep/report"
 )
+
+// Triple is one requested (organization, user, role) removal: what the input
+// asked for, merged over identical rows. A user named by email or a role by
+// name gains its id when the plan is resolved, and never changes after.
+type Triple struct {
+	UserID         string
+	UserEmail      string
+	OrganizationID string
+	RoleID         string
+	RoleName       string
+	Lines          []int
+	Reason         string
+}
+
+// Outcome is what one run did with one triple.
+type Outcome struct {
+	Status     report.Status
+	HTTPStatus int
+	Attempts   int
+	Error      string
+}
 
 // Group is the set of triples sent in one DELETE: same organization, same user.
 type Group struct {
@@ -24,11 +46,10 @@ type Group struct {
 // order their user first appears in the input, roles in input order.
 type Plan struct {
 	Input report.Input
-	// Triples has one slot per distinct requested (organization, user, role)
-	// removal; identical input rows are merged into one slot that keeps all
-	// their lines. The slots are the run's results: a plan of a million rows
-	// holds each triple once, not once as a plan and again as a result.
-	Triples []report.Result
+	// Triples has one entry per distinct requested (organization, user,
+	// role) removal; identical input rows are merged into one that keeps all
+	// their lines.
+	Triples []Triple
 	Groups  []Group
 	// Unresolved says, per triple index, why its email or role name did not
 	// resolve to exactly one user or role; such a triple is never sent.
@@ -40,9 +61,7 @@ type Plan struct {
 // name when both are given, so the losing field is left empty in the key.
 type tripleKey struct{ org, userID, email, roleID, roleName string }
 
-type groupKey struct{ org, userID, email string }
-
-func keyOf(r *report.Result) tripleKey {
+func keyOf(r *Triple) tripleKey {
 	k := tripleKey{org: r.OrganizationID, userID: r.UserID, roleID: r.RoleID}
 	if k.userID == "" {
 		k.email = r.UserEmail
@@ -77,7 +96,7 @@ func (x *tripleIndex) hash(k tripleKey) uint64 {
 	return h.Sum64()
 }
 
-func (x *tripleIndex) find(triples []report.Result, t *report.Result) (int, bool) {
+func (x *tripleIndex) find(triples []Triple, t *Triple) (int, bool) {
 	k := keyOf(t)
 	j, ok := x.first[x.hash(k)]
 	if !ok {
@@ -90,7 +109,7 @@ func (x *tripleIndex) find(triples []report.Result, t *report.Result) (int, bool
 	return j, ok
 }
 
-func (x *tripleIndex) add(t *report.Result, slot int) {
+func (x *tripleIndex) add(t *Triple, slot int) {
 	k := keyOf(t)
 	h := x.hash(k)
 	if _, taken := x.first[h]; taken {
@@ -100,22 +119,8 @@ func (x *tripleIndex) add(t *report.Result, slot int) {
 	x.first[h] = slot
 }
 
-func groupKeyOf(r *report.Result) groupKey {
-	if r.UserID != "" {
-		return groupKey{org: r.OrganizationID, userID: r.UserID}
-	}
-	return groupKey{org: r.OrganizationID, email: r.UserEmail}
-}
-
-// Build groups and deduplicates validated rows. It makes no network calls:
-// emails and role names stay unresolved until Resolve.
-func Build(src *input.Source) *Plan {
-	b := NewBuilder(len(src.Rows))
-	for i := range src.Rows {
-		b.Add(src.Rows[i])
-	}
-	return b.Plan(src)
-}
+// Key is the group key of a triple.
+func (t *Triple) Key() report.GroupKey { return report.KeyOf(t.OrganizationID, t.UserID, t.UserEmail) }
 
 // Builder builds a plan from rows handed over one at a time, as
 // input.Options.Each delivers them, so the rows need not all be held first.
@@ -150,7 +155,7 @@ func (b *Builder) intern(s string) string {
 // NewBuilder starts a plan; sizeHint is the expected number of rows, or 0.
 func NewBuilder(sizeHint int) *Builder {
 	return &Builder{
-		p:       &Plan{Triples: make([]report.Result, 0, sizeHint), Unresolved: map[int]string{}},
+		p:       &Plan{Triples: make([]Triple, 0, sizeHint), Unresolved: map[int]string{}},
 		index:   newTripleIndex(sizeHint),
 		strings: map[string]string{},
 	}
@@ -165,7 +170,7 @@ func (b *Builder) Add(row input.Row) {
 	}
 	b.lines = append(b.lines, row.Line)
 	n := len(b.lines)
-	t := report.Result{
+	t := Triple{
 		UserID:         b.intern(row.UserID),
 		UserEmail:      b.intern(row.UserEmail),
 		OrganizationID: b.intern(row.OrganizationID),
@@ -194,7 +199,7 @@ func (b *Builder) Plan(src *input.Source) *Plan {
 	return p
 }
 
-func merge(t, o *report.Result) {
+func merge(t, o *Triple) {
 	t.Lines = append(t.Lines, o.Lines...)
 	if t.UserEmail == "" {
 		t.UserEmail = o.UserEmail
@@ -224,13 +229,13 @@ func containsReason(joined, r string) bool {
 // a user named by email in one row and by id in another turn out to be the
 // same user and so belong in one request.
 func (p *Plan) regroup() {
-	index := make(map[groupKey]int)
+	index := make(map[report.GroupKey]int)
 	groupOf := make([]int32, len(p.Triples))
 	var sizes []int
 	p.Groups = p.Groups[:0]
 	for i := range p.Triples {
 		t := &p.Triples[i]
-		k := groupKeyOf(t)
+		k := t.Key()
 		g, ok := index[k]
 		if !ok {
 			g = len(p.Groups)
@@ -253,16 +258,42 @@ func (p *Plan) regroup() {
 	}
 }
 
-// Results resets every triple's slot for a run and returns the slots: status
-// todo for the work to do, and unresolved (with the reason as its error) for
-// triples that cannot be sent. The slots are the plan's own, not a copy.
-func (p *Plan) Results(todo, unresolved report.Status) []report.Result {
-	for i := range p.Triples {
-		r := &p.Triples[i]
-		r.Status, r.HTTPStatus, r.Attempts, r.Error = todo, 0, 0, ""
-		if why, ok := p.Unresolved[i]; ok {
-			r.Status, r.Error = unresolved, why
-		}
+// Outcomes returns a new outcome slice for a run, one slot per triple:
+// status todo for the work to do, and unresolved (with the reason as its
+// error) for triples that cannot be sent.
+func (p *Plan) Outcomes(todo, unresolved report.Status) []Outcome {
+	out := make([]Outcome, len(p.Triples))
+	for i := range out {
+		out[i].Status = todo
 	}
-	return p.Triples
+	for i, why := range p.Unresolved {
+		out[i] = Outcome{Status: unresolved, Error: why}
+	}
+	return out
+}
+
+// Rows joins a plan's triples with one run's outcomes for a report. With
+// Outcomes nil every row has the outcome Every, so an offline plan of a
+// million rows needs no outcome slice at all.
+type Rows struct {
+	Plan     *Plan
+	Outcomes []Outcome
+	Every    Outcome
+}
+
+// Len is the number of triples.
+func (r Rows) Len() int { return len(r.Plan.Triples) }
+
+// Row joins triple i with its outcome.
+func (r Rows) Row(i int) report.Result {
+	t := &r.Plan.Triples[i]
+	o := r.Every
+	if r.Outcomes != nil {
+		o = r.Outcomes[i]
+	}
+	return report.Result{
+		UserID: t.UserID, UserEmail: t.UserEmail, OrganizationID: t.OrganizationID,
+		RoleID: t.RoleID, RoleName: t.RoleName, Lines: t.Lines, Reason: t.Reason,
+		Status: o.Status, HTTPStatus: o.HTTPStatus, Attempts: o.Attempts, Error: o.Error,
+	}
 }

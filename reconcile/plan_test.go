@@ -24,7 +24,7 @@ func TestBuildGroupsDedupesAndKeepsInputOrder(t *testing.T) {
 		{Line: 7, UserEmail: "c@example.com", RoleName: "Billing Admin"},
 		{Line: 8, UserID: "auth0|b", RoleID: "rol_AAAAAAAAAAAAAAAA", Reason: "dup"},
 	}}
-	p := Build(src)
+	p := buildPlan(src)
 	if p.Duplicates != 2 {
 		t.Errorf("Duplicates = %d, want 2", p.Duplicates)
 	}
@@ -58,10 +58,10 @@ func TestBuildGroupsDedupesAndKeepsInputOrder(t *testing.T) {
 	}
 }
 
-func TestResultsMarkUnresolved(t *testing.T) {
-	p := Build(&input.Source{Rows: []input.Row{row(2, "auth0|a", "rol_AAAAAAAAAAAAAAAA"), {Line: 3, UserEmail: "x@example.com", RoleID: "rol_AAAAAAAAAAAAAAAA"}}})
+func TestOutcomesMarkUnresolved(t *testing.T) {
+	p := buildPlan(&input.Source{Rows: []input.Row{row(2, "auth0|a", "rol_AAAAAAAAAAAAAAAA"), {Line: 3, UserEmail: "x@example.com", RoleID: "rol_AAAAAAAAAAAAAAAA"}}})
 	p.Unresolved[1] = "no user has the email"
-	rs := p.Results(report.Skipped, report.Failed)
+	rs := p.Outcomes(report.Skipped, report.Failed)
 	if rs[0].Status != report.Skipped || rs[1].Status != report.Failed || rs[1].Error != "no user has the email" {
 		t.Errorf("results = %+v", rs)
 	}
@@ -71,7 +71,7 @@ func TestResultsMarkUnresolved(t *testing.T) {
 }
 
 func TestViolationsNameEveryLine(t *testing.T) {
-	p := Build(&input.Source{Rows: []input.Row{
+	p := buildPlan(&input.Source{Rows: []input.Row{
 		row(12, "auth0|admin", "rol_AAAAAAAAAAAAAAAA"),
 		row(3, "auth0|x", "rol_BREAKGLASS00000"),
 		row(2, "auth0|admin", "rol_CCCCCCCCCCCCCCCC"),
@@ -90,8 +90,9 @@ func TestViolationsNameEveryLine(t *testing.T) {
 }
 
 func TestSavedPlanRoundTripAndEditDetection(t *testing.T) {
-	p := Build(&input.Source{Path: "in.csv", SHA256: "s", Rows: []input.Row{row(2, "auth0|a", "rol_AAAAAAAAAAAAAAAA"), row(3, "auth0|a", "rol_BBBBBBBBBBBBBBBB")}})
-	r := &report.Report{Version: 1, Command: "plan", Input: p.Input, Results: p.Results(report.PlanRemove, report.PlanUnresolved)}
+	p := buildPlan(&input.Source{Path: "in.csv", SHA256: "s", Rows: []input.Row{row(2, "auth0|a", "rol_AAAAAAAAAAAAAAAA"), row(3, "auth0|a", "rol_BBBBBBBBBBBBBBBB")}})
+	r := &report.Report{Version: 1, Command: "plan", Input: p.Input}
+	r.Join(Rows{Plan: p, Outcomes: p.Outcomes(report.PlanRemove, report.PlanUnresolved)})
 	r.PlanDigest = report.Digest(r)
 	var buf bytes.Buffer
 	if err := report.WriteJSON(&buf, r); err != nil {
@@ -126,6 +127,16 @@ func BenchmarkBuild100k(b *testing.B) {
 	src := generatedSource(100_000)
 	b.ReportAllocs()
 	for b.Loop() {
-		Build(src)
+		buildPlan(src)
 	}
+}
+
+// buildPlan groups and deduplicates rows already in memory, as the CLI does
+// while reading.
+func buildPlan(src *input.Source) *Plan {
+	b := NewBuilder(len(src.Rows))
+	for _, r := range src.Rows {
+		b.Add(r)
+	}
+	return b.Plan(src)
 }

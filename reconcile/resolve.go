@@ -16,7 +16,7 @@ import (
 // Resolver turns emails into user ids and role names into role ids through
 // the tenant, each distinct value looked up once per run.
 type Resolver struct {
-	API         API
+	API         Reader
 	Pacer       *pacer.Pacer
 	Concurrency int
 }

@@ -18,7 +18,7 @@ func FromSavedPlan(path string, r *report.Report) (*Plan, error) {
 	}
 	p := &Plan{Input: r.Input, Duplicates: r.Summary.Duplicates, Unresolved: map[int]string{}}
 	for i, res := range r.Results {
-		p.Triples = append(p.Triples, report.Result{
+		p.Triples = append(p.Triples, Triple{
 			OrganizationID: res.OrganizationID,
 			UserID:         res.UserID,
 			UserEmail:      res.UserEmail,
@@ -35,11 +35,6 @@ func FromSavedPlan(path string, r *report.Report) (*Plan, error) {
 	return p, nil
 }
 
-// GroupKey identifies a group across runs, for the journal: its organization
-// and its user id (or email, for a user that never resolved).
-func (g Group) Key() (org, user string) {
-	if g.UserID != "" {
-		return g.OrganizationID, g.UserID
-	}
-	return g.OrganizationID, g.UserEmail
-}
+// Key identifies a group across runs: its organization and its user id (or
+// email, for a user that never resolved).
+func (g Group) Key() report.GroupKey { return report.KeyOf(g.OrganizationID, g.UserID, g.UserEmail) }

@@ -21,8 +21,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 		return err
 	}
 	row := make([]string, len(CSVHeader))
-	for i := range r.Results {
-		res := &r.Results[i]
+	for res := range r.Rows() {
 		httpStatus := ""
 		if res.HTTPStatus != 0 {
 			httpStatus = strconv.Itoa(res.HTTPStatus)

@@ -91,7 +91,7 @@ func WriteJSON(w io.Writer, r *Report) error {
 	}
 	// Reopen the header object: drop its closing "\n}\n" to append results.
 	buf.Truncate(buf.Len() - len("\n}\n"))
-	if len(r.Results) == 0 {
+	if r.Len() == 0 {
 		buf.WriteString(",\n  \"results\": []\n}\n")
 		_, err := w.Write(buf.Bytes())
 		return err
@@ -103,8 +103,10 @@ func WriteJSON(w io.Writer, r *Report) error {
 		return err
 	}
 	enc.SetIndent("    ", "  ")
-	for i := range r.Results {
-		res := r.Results[i]
+	i := -1
+	for row := range r.Rows() {
+		i++
+		res := *row
 		if res.Lines == nil {
 			res.Lines = []int{}
 		}
@@ -192,9 +194,8 @@ func Digest(r *Report) string {
 	putString("rolesweep-plan/2")
 	putString(r.Domain)
 	putString(r.Input.SHA256)
-	putInt(len(r.Results))
-	for i := range r.Results {
-		res := &r.Results[i]
+	putInt(r.Len())
+	for res := range r.Rows() {
 		for _, s := range [...]string{res.UserID, res.UserEmail, res.OrganizationID, res.RoleID, res.RoleName, string(res.Status), res.Reason} {
 			putString(s)
 		}

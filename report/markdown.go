@@ -57,9 +57,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	}
 
 	var attention []*Result
-	for i := range r.Results {
-		if needsAttention(r.Results[i].Status, plan) {
-			attention = append(attention, &r.Results[i])
+	for res := range r.Rows() {
+		if needsAttention(res.Status, plan) {
+			attention = append(attention, res)
 		}
 	}
 
@@ -69,14 +69,14 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		fmt.Fprintf(bw, "\n## Roles not removed\n\n")
 	}
 	switch {
-	case len(r.Results) == 0 && plan:
+	case r.Len() == 0 && plan:
 		fmt.Fprintf(bw, "No roles in this plan.\n")
-	case len(r.Results) == 0:
+	case r.Len() == 0:
 		fmt.Fprintf(bw, "No roles in this report.\n")
 	case len(attention) == 0 && plan:
-		fmt.Fprintf(bw, "All %s to be removed or already absent.\n", plural(len(r.Results), "role", "roles"))
+		fmt.Fprintf(bw, "All %s to be removed or already absent.\n", plural(r.Len(), "role", "roles"))
 	case len(attention) == 0:
-		fmt.Fprintf(bw, "All %s removed or already absent.\n", plural(len(r.Results), "role", "roles"))
+		fmt.Fprintf(bw, "All %s removed or already absent.\n", plural(r.Len(), "role", "roles"))
 	case plan:
 		fmt.Fprintf(bw, "| user | organization | role | status | detail | lines | reason |\n|---|---|---|---|---|---|---|\n")
 		for _, res := range attention {

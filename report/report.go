@@ -93,6 +93,64 @@ type Report struct {
 	AbortReason string    `json:"abort_reason"`
 	Summary     Summary   `json:"summary"`
 	Results     []Result  `json:"results"`
+
+	// source, when set, supplies the rows instead of Results: a run keeps
+	// its plan's triples and its outcomes apart and joins them here.
+	source RowSource
+}
+
+// RowSource supplies a report's rows by index, joining what a run planned
+// with what became of it, so a million-row report is never copied whole.
+type RowSource interface {
+	Len() int
+	Row(i int) Result
+}
+
+// Join makes src the report's rows; Results is ignored from then on.
+func (r *Report) Join(src RowSource) {
+	r.source = src
+	r.Results = nil
+}
+
+// Len is the number of rows.
+func (r *Report) Len() int {
+	if r.source != nil {
+		return r.source.Len()
+	}
+	return len(r.Results)
+}
+
+// At returns row i; renderers that need random access use it.
+func (r *Report) At(i int) Result {
+	if r.source != nil {
+		return r.source.Row(i)
+	}
+	return r.Results[i]
+}
+
+// GroupKey identifies an (organization, user) group across packages and
+// runs: the request a group is sent in, the users a summary counts, the line
+// a journal keeps. Exactly one of UserID and UserEmail is set: a user id and
+// an email spelled alike are different users.
+type GroupKey struct {
+	OrganizationID string
+	UserID         string
+	UserEmail      string // only for a user never resolved to an id
+}
+
+// KeyOf is the group key of a row: its user by id when one is known, else
+// by email.
+func KeyOf(organizationID, userID, email string) GroupKey {
+	if userID != "" {
+		return GroupKey{OrganizationID: organizationID, UserID: userID}
+	}
+	return GroupKey{OrganizationID: organizationID, UserEmail: email}
+}
+
+// Gone reports whether a status means the role is no longer assigned:
+// removed now, already absent, or its user or role no longer exists.
+func Gone(s Status) bool {
+	return s == Removed || s == Absent || s == NotFound
 }
 
 // Rows yields every result in report order. Renderers read results only
@@ -100,24 +158,22 @@ type Report struct {
 // triples and join them here instead of copying a million rows.
 func (r *Report) Rows() iter.Seq[*Result] {
 	return func(yield func(*Result) bool) {
+		if r.source != nil {
+			for i := range r.source.Len() {
+				// A fresh row each time: renderers may keep the pointer.
+				row := r.source.Row(i)
+				if !yield(&row) {
+					return
+				}
+			}
+			return
+		}
 		for i := range r.Results {
 			if !yield(&r.Results[i]) {
 				return
 			}
 		}
 	}
-}
-
-// pairKey identifies the (organization, user) pair a request is made for: a
-// user by id when one is known, else by email. It is a struct, not a joined
-// string, so counting a million results allocates no keys.
-type pairKey struct{ org, userID, email string }
-
-func groupKey(res *Result) pairKey {
-	if res.UserID != "" {
-		return pairKey{org: res.OrganizationID, userID: res.UserID}
-	}
-	return pairKey{org: res.OrganizationID, email: res.UserEmail}
 }
 
 // Tally recomputes r.Summary's per-status counts, Users (distinct
@@ -134,12 +190,11 @@ func (r *Report) Tally() {
 		Requests:    r.Summary.Requests,
 		Retries:     r.Summary.Retries,
 		RateLimited: r.Summary.RateLimited,
-		Roles:       len(r.Results),
+		Roles:       r.Len(),
 	}
-	users := make(map[pairKey]struct{})
-	for i := range r.Results {
-		res := &r.Results[i]
-		users[groupKey(res)] = struct{}{}
+	users := make(map[GroupKey]struct{})
+	for res := range r.Rows() {
+		users[KeyOf(res.OrganizationID, res.UserID, res.UserEmail)] = struct{}{}
 		switch res.Status {
 		case PlanRemove:
 			s.Remove++
@@ -174,10 +229,8 @@ func (r *Report) SetOutcome() {
 		return
 	}
 	r.Outcome = Completed
-	for i := range r.Results {
-		switch r.Results[i].Status {
-		case Removed, Absent, NotFound:
-		default:
+	for res := range r.Rows() {
+		if !Gone(res.Status) {
 			r.Outcome = CompletedWithFailures
 			return
 		}

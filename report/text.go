@@ -91,7 +91,7 @@ func WritePlanText(w io.Writer, r *Report) error {
 			plural(s.Requests, "request", "requests"), plural(s.Retries, "retry", "retries"), s.RateLimited)
 	}
 
-	if len(r.Results) == 0 {
+	if r.Len() == 0 {
 		if plan {
 			fmt.Fprintf(bw, "\nNothing to remove.\n")
 		} else {
@@ -100,7 +100,7 @@ func WritePlanText(w io.Writer, r *Report) error {
 		return bw.Flush()
 	}
 
-	shown, hiddenUsers, hiddenRoles := groupResults(r.Results)
+	shown, hiddenUsers, hiddenRoles := groupResults(r)
 
 	expected := Removed
 	if plan {
@@ -112,7 +112,7 @@ func WritePlanText(w io.Writer, r *Report) error {
 	for g, members := range shown {
 		rows[g] = make([]row, len(members))
 		for k, i := range members {
-			res := &r.Results[i]
+			res := new(r.At(i))
 			cells := row{
 				role:   terminalSafe(roleLabel(res)),
 				lines:  linesLabel(res.Lines),
@@ -130,7 +130,7 @@ func WritePlanText(w io.Writer, r *Report) error {
 
 	var line strings.Builder
 	for g, members := range shown {
-		fmt.Fprintf(bw, "\n%s\n", terminalSafe(groupLabel(&r.Results[members[0]])))
+		fmt.Fprintf(bw, "\n%s\n", terminalSafe(groupLabel(new(r.At(members[0])))))
 		for _, cells := range rows[g] {
 			line.Reset()
 			line.WriteString("  - ")
@@ -169,10 +169,11 @@ func writePadded(b *strings.Builder, cell string, width int) {
 // the users and roles left out: all groups up to textMaxGroups, else the
 // first textShownGroups. Only the groups that may be shown keep their
 // members, so a million-row plan is summarised without a list per user.
-func groupResults(results []Result) (shown [][]int, hiddenUsers, hiddenRoles int) {
-	index := make(map[pairKey]int)
-	for i := range results {
-		key := groupKey(&results[i])
+func groupResults(r *Report) (shown [][]int, hiddenUsers, hiddenRoles int) {
+	index := make(map[GroupKey]int)
+	for i := range r.Len() {
+		res := r.At(i)
+		key := KeyOf(res.OrganizationID, res.UserID, res.UserEmail)
 		g, ok := index[key]
 		if !ok {
 			g = len(index)
@@ -192,5 +193,5 @@ func groupResults(results []Result) (shown [][]int, hiddenUsers, hiddenRoles int
 	for _, members := range shown[:textShownGroups] {
 		kept += len(members)
 	}
-	return shown[:textShownGroups], len(index) - textShownGroups, len(results) - kept
+	return shown[:textShownGroups], len(index) - textShownGroups, r.Len() - kept
 }

@@ -139,15 +139,16 @@ func AtomicWrite(path string, perm os.FileMode, write func(io.Writer) error) (er
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	committed = true
-	if err := syncDir(dir); err != nil {
+	if err := SyncDir(dir); err != nil {
 		return fmt.Errorf("write %s: sync directory: %w", path, err)
 	}
 	return nil
 }
 
-// syncDir makes a rename in dir durable. Windows cannot fsync a directory
-// (and does not need to), so there it does nothing.
-func syncDir(dir string) error {
+// SyncDir makes a new or renamed file's directory entry in dir durable: a
+// report or journal must survive the crash it is written for. Windows cannot
+// fsync a directory (and does not need to), so there it does nothing.
+func SyncDir(dir string) error {
 	if runtime.GOOS == "windows" {
 		return nil
 	}

@@ -1,0 +1,250 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/rolesweep/rolesweep/journal"
+	"github.com/rolesweep/rolesweep/reconcile"
+	"github.com/rolesweep/rolesweep/report"
+)
+
+// applyRun is one apply: its immutable plan, its own outcomes and where it
+// reports.
+type applyRun struct {
+	cfg     ApplyConfig
+	hooks   Hooks
+	plan    *reconcile.Plan
+	saved   *report.Report // the reviewed plan, with SavedPlan
+	out     []reconcile.Outcome
+	session *session
+	journal *journalRun
+	report  *report.Report
+	paths   []string
+}
+
+// Apply removes the roles of the input (or of a saved plan), journals every
+// finished group, and writes the report wherever cfg asks. The report is
+// returned whenever it was written, also with an *reconcile.AbortError; a
+// nil error with an outcome other than completed means some roles were not
+// removed.
+func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, error) {
+	a := &applyRun{cfg: cfg, hooks: hooks}
+	if err := a.load(); err != nil {
+		return nil, err
+	}
+	protection, err := a.protection()
+	if err != nil {
+		return nil, err
+	}
+	if err := a.reportPaths(); err != nil {
+		return nil, err
+	}
+	if a.session, err = connect(cfg.Tenant); err != nil {
+		return nil, err
+	}
+	domain := a.session.client.Domain()
+	if a.saved != nil && a.saved.Domain != "" && a.saved.Domain != domain {
+		return nil, fmt.Errorf("the plan was made for tenant %s, not %s", a.saved.Domain, domain)
+	}
+	started := now(cfg.Now)
+	digest := offlineDigest(a.plan)
+	if a.saved != nil {
+		digest = a.saved.PlanDigest
+	}
+	a.journal, err = prepareJournal(cfg, journal.Header{
+		Journal: 1, Tool: cfg.Tool, Domain: domain,
+		InputPath: a.plan.Input.Path, InputSHA256: a.plan.Input.SHA256,
+		PlanDigest: digest, StartedAt: started,
+	}, a.paths[0])
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if a.journal.writer != nil {
+			a.journal.writer.Close() // only on a path that skipped finish; closing twice is fine
+		}
+	}()
+
+	a.out = a.plan.Outcomes(report.Skipped, report.Failed)
+	a.report = &report.Report{
+		Version: report.Version, Tool: cfg.Tool, Command: "apply", Domain: domain,
+		Input: a.plan.Input, PlanDigest: digest, StartedAt: started,
+	}
+	a.report.Summary.Duplicates = a.plan.Duplicates
+
+	// Guards that need nothing from the tenant come first: nothing is sent.
+	if cfg.MaxRemovals >= 0 && a.plan.Removals() > cfg.MaxRemovals {
+		return a.finish(&reconcile.AbortError{Reason: fmt.Sprintf(
+			"guard: the plan would remove %d roles, more than --max-removals %d; nothing was sent", a.plan.Removals(), cfg.MaxRemovals)})
+	}
+	if hooks.Confirm != nil {
+		if err := hooks.Confirm(ctx, Confirmation{Removals: a.plan.Removals(), Users: len(a.plan.Groups), Domain: domain}); err != nil {
+			var abort *reconcile.AbortError
+			if errors.As(err, &abort) {
+				return a.finish(err)
+			}
+			return nil, err
+		}
+	}
+	if err := a.journal.open(hooks); err != nil {
+		return nil, err
+	}
+
+	if err := a.session.resolve(ctx, a.plan); err != nil {
+		return a.finish(err)
+	}
+	// Resolution filled in ids and may have merged groups; from here on the
+	// plan does not change.
+	a.out = a.plan.Outcomes(report.Skipped, report.Failed)
+	if v := a.plan.Violations(protection, a.plan.Input.Path); len(v) > 0 {
+		return nil, &ProtectedError{Violations: v}
+	}
+	todo := a.journal.restore(a.plan, a.out)
+
+	x := &reconcile.Executor{
+		API:         a.session.client,
+		Pacer:       a.session.pacer,
+		Concurrency: a.session.cfg.Concurrency,
+		Check:       cfg.Check || a.saved != nil,
+		Verify:      cfg.Verify,
+		Log:         a.session.cfg.Log,
+		Hurry:       hooks.Hurry,
+		GroupDone: func(gi int, out []reconcile.Outcome) error {
+			return a.journal.record(a.plan, gi, out, now(cfg.Now))
+		},
+	}
+	stop := func() {}
+	if hooks.Progress != nil {
+		stop = hooks.Progress(&x.Progress, a.session.pacer.Stats)
+	}
+	runErr := x.Execute(ctx, a.plan, a.out, todo)
+	stop()
+	return a.finish(runErr)
+}
+
+// load reads the input or the saved plan.
+func (a *applyRun) load() error {
+	if a.cfg.SavedPlan == "" {
+		p, err := Load(a.cfg.Source)
+		a.plan = p
+		return err
+	}
+	if a.cfg.Source.Path != "" {
+		return configErrorf("saved_plan", "give either FILE or a saved plan, not both")
+	}
+	var err error
+	a.plan, a.saved, err = loadSaved(a.cfg.SavedPlan)
+	return err
+}
+
+// protection gathers the protected users and roles and refuses, before
+// anything is sent, an input that names one by id. Users and roles named by
+// email or role name are checked again once resolved.
+func (a *applyRun) protection() (reconcile.Protection, error) {
+	pr := reconcile.Protection{Users: map[string]bool{}, Roles: map[string]bool{}}
+	for _, u := range a.cfg.ProtectUsers {
+		if u = strings.TrimSpace(u); u != "" {
+			pr.Users[u] = true
+		}
+	}
+	for _, r := range a.cfg.ProtectRoles {
+		if r = strings.TrimSpace(r); r != "" {
+			pr.Roles[r] = true
+		}
+	}
+	if path := a.cfg.ProtectFile; path != "" {
+		f, err := os.Open(path)
+		if err != nil {
+			return pr, configErrorf("protect_file", "%v", err)
+		}
+		defer f.Close()
+		if err := reconcile.LoadProtection(f, path, &pr); err != nil {
+			return pr, err
+		}
+	}
+	if v := a.plan.Violations(pr, a.plan.Input.Path); len(v) > 0 {
+		return pr, &ProtectedError{Violations: v}
+	}
+	return pr, nil
+}
+
+// reportPaths checks the report paths, or picks the default one.
+func (a *applyRun) reportPaths() error {
+	a.paths = a.cfg.Reports
+	if len(a.paths) == 0 {
+		a.paths = []string{"rolesweep-report-" + now(a.cfg.Now).Format("20060102T150405Z") + ".json"}
+	}
+	for _, p := range a.paths {
+		if _, err := report.FormatFromPath(p); err != nil {
+			return configErrorf("reports", "%v", err)
+		}
+	}
+	return nil
+}
+
+// finish completes the report, writes it everywhere it was asked for, closes
+// the journal and returns the error that decides the exit code.
+func (a *applyRun) finish(runErr error) (*report.Report, error) {
+	r := a.report
+	r.Join(reconcile.Rows{Plan: a.plan, Outcomes: a.out})
+	r.FinishedAt = now(a.cfg.Now)
+	a.session.count(&r.Summary)
+	var abort *reconcile.AbortError
+	if errors.As(runErr, &abort) {
+		r.Outcome = report.Aborted
+		r.AbortReason = abort.Error()
+	}
+	r.Tally()
+	r.SetOutcome()
+	var writeErr error
+	for _, p := range a.paths {
+		if err := report.WriteFile(p, r); err != nil {
+			writeErr = errors.Join(writeErr, fmt.Errorf("writing the report %s: %w", p, err))
+		}
+	}
+	sum := Summary{Report: r, Reports: a.paths, Journal: a.journal.close(r, a.hooks)}
+	if a.saved != nil {
+		sum.Drift = drift(a.saved.Results, reconcile.Rows{Plan: a.plan, Outcomes: a.out})
+	}
+	if a.hooks.Finished != nil {
+		a.hooks.Finished(sum)
+	}
+	if writeErr != nil {
+		// The tenant was changed but the evidence is missing: never exit 0.
+		return r, &reconcile.AbortError{Reason: "the report could not be written", Err: errors.Join(runErr, writeErr)}
+	}
+	return r, runErr
+}
+
+// drift compares the reviewed plan with what the run found, triple by triple
+// (both are in plan order).
+func drift(planned []report.Result, got reconcile.Rows) []string {
+	counts := map[string]int{}
+	var order []string
+	for i := range planned {
+		if i >= got.Len() {
+			break
+		}
+		from, to := planned[i].Status, got.Outcomes[i].Status
+		if to == report.Skipped {
+			continue
+		}
+		if from == report.PlanRemove && (to == report.Absent || to == report.NotFound) ||
+			(from == report.PlanAbsent || from == report.PlanNotFound) && to == report.Removed {
+			k := fmt.Sprintf("planned %s, found %s", from, to)
+			if counts[k] == 0 {
+				order = append(order, k)
+			}
+			counts[k]++
+		}
+	}
+	out := make([]string, len(order))
+	for i, k := range order {
+		out[i] = fmt.Sprintf("%d roles %s", counts[k], k)
+	}
+	return out
+}

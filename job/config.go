@@ -1,0 +1,110 @@
+// Package job runs rolesweep's commands without a command line: it turns a
+// config struct into a plan, a check or an apply run, and hands back the
+// report. Package main only parses flags into these configs, supplies the
+// hooks (prompt, progress) and maps errors to exit codes; a new command (undo,
+// sweeps) is a new config and a new file here, next to the others.
+package job
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/rolesweep/rolesweep/input"
+	"github.com/rolesweep/rolesweep/management"
+	"github.com/rolesweep/rolesweep/pacer"
+	"github.com/rolesweep/rolesweep/reconcile"
+	"github.com/rolesweep/rolesweep/report"
+)
+
+// Source names the removals to read: a file, or standard input when Path
+// is "-".
+type Source struct {
+	Path              string
+	Stdin             io.Reader
+	Format            input.Format // required for "-"
+	AllowExtraColumns bool
+}
+
+// Tenant is how to reach the tenant and how hard to push it.
+type Tenant struct {
+	Management  management.Config
+	Concurrency int
+	Rate        float64 // requests per second at most; 0: none
+	MaxRetries  int
+	Reserve     float64 // percent of the tenant's bucket left to others
+	Log         *slog.Logger
+}
+
+// PlanConfig is one `plan`: offline, or with Check read against the tenant.
+type PlanConfig struct {
+	Source Source
+	Check  bool
+	Tenant Tenant // only with Check
+	Tool   string // "rolesweep vX", for the report
+	Now    func() time.Time
+}
+
+// ApplyConfig is one `apply`.
+type ApplyConfig struct {
+	Source    Source
+	SavedPlan string // apply this plan (saved by plan --out) instead of Source
+	Tenant    Tenant
+	Check     bool // read current roles first (always for a saved plan)
+	Verify    bool
+	// MaxRemovals refuses a plan that would remove more; negative: no limit.
+	MaxRemovals  int
+	Reports      []string // report paths; a default one when empty
+	Journal      string   // journal path; "" next to the first report
+	Resume       string   // resume the run recorded in this journal
+	ProtectUsers []string
+	ProtectRoles []string
+	ProtectFile  string
+	Tool         string
+	Now          func() time.Time
+}
+
+// Confirmation is what an apply is about to do, for the prompt.
+type Confirmation struct {
+	Removals int
+	Users    int
+	Domain   string
+}
+
+// Hooks are how a run talks to whoever started it. Every hook may be nil.
+type Hooks struct {
+	// Confirm is asked once, before anything is sent; an error stops the
+	// run (an *reconcile.AbortError still writes the report).
+	Confirm func(ctx context.Context, c Confirmation) error
+	// Progress starts a display of the run's progress; the run calls stop
+	// when it ends.
+	Progress func(p *reconcile.Progress, stats func() pacer.Stats) (stop func())
+	// Notice is a line for the person running it (standard error).
+	Notice func(msg string)
+	// Finished is called once an apply has written its reports.
+	Finished func(Summary)
+	// Hurry, once closed, ends the grace period of requests on the wire.
+	Hurry <-chan struct{}
+}
+
+func (h Hooks) notice(msg string) {
+	if h.Notice != nil {
+		h.Notice(msg)
+	}
+}
+
+// Summary is what an apply leaves behind, for the summary lines.
+type Summary struct {
+	Report  *report.Report
+	Drift   []string // differences from the reviewed plan, with SavedPlan
+	Reports []string // where the report was written
+	Journal string   // the journal kept for --resume; "" once removed
+}
+
+func now(f func() time.Time) time.Time {
+	if f == nil {
+		return time.Now().UTC()
+	}
+	return f().UTC()
+}

@@ -1,0 +1,144 @@
+package job
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/rolesweep/rolesweep/journal"
+	"github.com/rolesweep/rolesweep/reconcile"
+	"github.com/rolesweep/rolesweep/report"
+)
+
+// journalRun is the journal of this run, and what a resumed run recorded.
+type journalRun struct {
+	path     string
+	resuming bool
+	writer   *journal.Writer
+	header   journal.Header
+	prior    map[report.GroupKey]journal.Entry // the newest entry per group of the resumed run
+}
+
+// prepareJournal works out the journal of this run and, with Resume, checks
+// the earlier run's journal against this one, before anything is asked or
+// sent. The file itself is opened by open, just before sending.
+func prepareJournal(cfg ApplyConfig, h journal.Header, firstReport string) (*journalRun, error) {
+	jr := &journalRun{header: h}
+	if cfg.Resume != "" {
+		f, err := os.Open(cfg.Resume)
+		if err != nil {
+			return nil, configErrorf("resume", "%v", err)
+		}
+		defer f.Close()
+		got, entries, err := journal.Read(f, cfg.Resume)
+		if err != nil {
+			return nil, configErrorf("resume", "%v", err)
+		}
+		if why := journal.Mismatch(got, h); why != "" {
+			return nil, fmt.Errorf("cannot resume %s: %s", cfg.Resume, why)
+		}
+		jr.prior = journal.Latest(entries)
+		jr.path, jr.resuming = cfg.Resume, true
+		return jr, nil
+	}
+	jr.path = cfg.Journal
+	if jr.path == "" {
+		jr.path = journal.DefaultPath(firstReport, h.StartedAt)
+	}
+	if info, err := os.Stat(jr.path); err == nil && info.Size() > 0 {
+		return nil, configErrorf("journal", "%s already holds a journal of an unfinished run: resume it with --resume %s, or remove it", jr.path, jr.path)
+	}
+	return jr, nil
+}
+
+// open creates the journal, or reopens the resumed one for appending.
+func (jr *journalRun) open(hooks Hooks) error {
+	var err error
+	if jr.resuming {
+		if jr.writer, err = journal.Reopen(jr.path); err != nil {
+			return configErrorf("resume", "%v", err)
+		}
+		done := 0
+		for _, e := range jr.prior {
+			if e.Done() {
+				done++
+			}
+		}
+		hooks.notice(fmt.Sprintf("resuming %s: %d groups already finished", jr.path, done))
+		return nil
+	}
+	if jr.writer, err = journal.Create(jr.path, jr.header); err != nil {
+		return configErrorf("journal", "%v", err)
+	}
+	return nil
+}
+
+// restore copies the outcomes of groups an earlier run finished into this
+// run's slots and carries over the attempts of groups it did not finish; it
+// returns the groups still to do (nil when not resuming: all of them).
+func (jr *journalRun) restore(p *reconcile.Plan, out []reconcile.Outcome) []int {
+	if jr.prior == nil {
+		return nil
+	}
+	todo := []int{}
+	type roleKey struct{ id, name string }
+	for gi, g := range p.Groups {
+		prior, seen := jr.prior[g.Key()]
+		done := seen && prior.Done()
+		byRole := make(map[roleKey]report.Result, len(prior.Results))
+		for _, r := range prior.Results {
+			byRole[roleKey{r.RoleID, r.RoleName}] = r
+		}
+		for _, ti := range g.Triples {
+			t := &p.Triples[ti]
+			old, ok := byRole[roleKey{t.RoleID, t.RoleName}]
+			if !ok {
+				continue
+			}
+			if done {
+				out[ti] = reconcile.Outcome{Status: old.Status, HTTPStatus: old.HTTPStatus, Attempts: old.Attempts, Error: old.Error}
+			} else {
+				out[ti].Attempts = old.Attempts
+			}
+		}
+		if !done {
+			todo = append(todo, gi)
+		}
+	}
+	return todo
+}
+
+// record journals one finished group. Workers call it concurrently, so the
+// journal's fsyncs are shared among them (group commit).
+func (jr *journalRun) record(p *reconcile.Plan, gi int, out []reconcile.Outcome, at time.Time) error {
+	g := p.Groups[gi]
+	rows := reconcile.Rows{Plan: p, Outcomes: out}
+	e := journal.Entry{OrganizationID: g.OrganizationID, User: g.UserID, FinishedAt: at}
+	if e.User == "" {
+		e.User = g.UserEmail
+	}
+	e.Results = make([]report.Result, len(g.Triples))
+	for i, ti := range g.Triples {
+		e.Results[i] = rows.Row(ti)
+	}
+	return jr.writer.Record(e)
+}
+
+// close keeps the journal only while there is something to resume: a run
+// that completed has nothing left, and removing its journal lets the next
+// night's run reuse the same report path. It returns the path when kept.
+func (jr *journalRun) close(r *report.Report, hooks Hooks) string {
+	if jr.writer == nil {
+		return ""
+	}
+	if err := jr.writer.Close(); err != nil {
+		hooks.notice(fmt.Sprintf("rolesweep: closing the journal %s: %v", jr.path, err))
+	}
+	if r.Outcome == report.Completed {
+		if err := os.Remove(jr.path); err != nil {
+			hooks.notice(fmt.Sprintf("rolesweep: removing the journal of a completed run: %v", err))
+		}
+		return ""
+	}
+	return jr.path
+}
