@@ -24,12 +24,16 @@ func cmdValidate(c *cli.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s: valid: %d rows, %d roles to remove from %d users",
-		p.Input.Path, p.Input.Rows, len(p.Triples), len(p.Groups))
+	if len(p.Triples) == 0 {
+		fmt.Fprintf(e.stdout, "%s: valid: %d rows, nothing to remove", p.Input.Path, p.Input.Rows-p.Excluded)
+	} else {
+		fmt.Fprintf(e.stdout, "%s: valid: %d rows, %d roles to remove from %d users",
+			p.Input.Path, p.Input.Rows-p.Excluded, len(p.Triples), len(p.Groups))
+	}
 	if p.Duplicates > 0 {
 		fmt.Fprintf(e.stdout, " (%d duplicate %s merged)", p.Duplicates, plural(p.Duplicates, "row", "rows"))
 	}
-	fmt.Fprintln(e.stdout)
+	fmt.Fprintln(e.stdout, excludedNote(p))
 	return nil
 }
 

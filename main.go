@@ -149,7 +149,7 @@ func describe(err error) string {
 	if errors.As(err, &mc) {
 		msg = strings.Replace(msg, mc.Error(), flagText(mc.Field, mc.Message), 1)
 	}
-	return msg
+	return describeInput(err, msg)
 }
 
 func flagText(field, message string) string {
@@ -224,26 +224,26 @@ func newApp(e env) *cli.App {
 				Name:      "validate",
 				Usage:     "parse and validate the input; print a short summary (no network)",
 				ArgsUsage: "FILE",
-				Flags:     []cli.Flag{inputFormatFlag, extraColsFlag},
+				Flags:     append([]cli.Flag{inputFormatFlag, extraColsFlag}, exportFlags()...),
 				Action:    func(c *cli.Context) error { return cmdValidate(c, e) },
 			},
 			{
 				Name:      "plan",
 				Usage:     "dry run: print what would be removed; change nothing",
 				ArgsUsage: "FILE",
-				Flags: append([]cli.Flag{
+				Flags: append(append([]cli.Flag{
 					inputFormatFlag, extraColsFlag,
 					&cli.StringFlag{Name: "format", Value: "text", Usage: "text, json, markdown or csv"},
 					&cli.StringFlag{Name: "out", Usage: "also save the plan as JSON, for a later apply --plan"},
 					&cli.BoolFlag{Name: "check", Usage: "read each user's current roles and resolve emails and role names (network)"},
-				}, tenantFlags()...),
+				}, exportFlags()...), tenantFlags()...),
 				Action: func(c *cli.Context) error { return cmdPlan(c, e) },
 			},
 			{
 				Name:      "apply",
 				Usage:     "remove the roles and write the report",
 				ArgsUsage: "FILE | --plan PLAN.json",
-				Flags: append([]cli.Flag{
+				Flags: append(append([]cli.Flag{
 					inputFormatFlag, extraColsFlag,
 					&cli.StringFlag{Name: "plan", Usage: "apply a plan saved by plan --out; refused if it was edited"},
 					&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation (required when stdin is not a terminal)"},
@@ -256,7 +256,7 @@ func newApp(e env) *cli.App {
 					&cli.StringSliceFlag{Name: "protect-user", Usage: "user id whose roles must never be removed; may be repeated"},
 					&cli.StringSliceFlag{Name: "protect-role", Usage: "role id that must never be removed; may be repeated"},
 					&cli.StringFlag{Name: "protect", Usage: "CSV file of user_id and/or role_id columns that must never be removed"},
-				}, tenantFlags()...),
+				}, exportFlags()...), tenantFlags()...),
 				Action: func(c *cli.Context) error { return cmdApply(c, e) },
 			},
 			{
@@ -344,7 +344,7 @@ func source(c *cli.Context, e env) (job.Source, error) {
 	if src.Path == "-" && src.Format == "" {
 		return src, usagef("reading standard input (-) needs --input-format csv or yaml")
 	}
-	return src, nil
+	return src, readMapping(c, &src)
 }
 
 // tenant gathers the tenant flags; secrets stay in the config only.

@@ -80,6 +80,9 @@ type Source struct {
 	// Excluded counts the CSV rows that Options.Where left out: never
 	// validated, never in Rows nor handed to Each.
 	Excluded int
+	// Where is the filters that were applied (the preset's, overridden by
+	// Options.Where), so that a summary can say why rows were excluded.
+	Where []Filter
 }
 
 // Problem is one positioned input error.
@@ -217,7 +220,7 @@ func read(r io.Reader, path string, opts Options, limit int64) (*Source, error) 
 		maxProblems = DefaultMaxProblems
 	}
 	p := &problems{file: display, max: maxProblems}
-	src := &Source{Path: path, Format: format}
+	src := &Source{Path: path, Format: format, Where: m.where}
 	in := &guardReader{r: r, hash: sha256.New(), limit: limit, line: 1}
 	if format == CSV {
 		err = readCSV(in, opts, m, src, p)

@@ -25,6 +25,14 @@ type Source struct {
 	Stdin             io.Reader
 	Format            input.Format // required for "-"
 	AllowExtraColumns bool
+	// Map, Where and Preset read a review tool's export as it is (CSV only):
+	// Map names the column each field is read from, Where keeps only the
+	// rows that hold one of the listed values (the rest are excluded, never
+	// validated or sent), and Preset is a named Map and Where that Map and
+	// Where override.
+	Map    map[input.Field]string
+	Where  []input.Filter
+	Preset string
 }
 
 // Tenant is how to reach the tenant and how hard to push it.

@@ -16,7 +16,10 @@ func Load(src Source) (*reconcile.Plan, error) {
 		hint = input.EstimateRows(src.Path)
 	}
 	b := reconcile.NewBuilder(hint)
-	opts := input.Options{Format: src.Format, AllowExtraColumns: src.AllowExtraColumns, Each: b.Add}
+	opts := input.Options{
+		Format: src.Format, AllowExtraColumns: src.AllowExtraColumns, Each: b.Add,
+		Map: src.Map, Where: src.Where, Preset: src.Preset,
+	}
 	var (
 		in  *input.Source
 		err error

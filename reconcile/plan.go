@@ -55,6 +55,9 @@ type Plan struct {
 	// resolve to exactly one user or role; such a triple is never sent.
 	Unresolved map[int]string
 	Duplicates int // input rows merged into an earlier identical triple
+	Excluded   int // CSV rows a --where filter left out: never validated or sent
+	// Where is the filters that decided which rows were excluded.
+	Where []input.Filter
 }
 
 // tripleKey follows the contract's precedence: an id wins over an email or a
@@ -193,6 +196,7 @@ func (b *Builder) Add(row input.Row) {
 func (b *Builder) Plan(src *input.Source) *Plan {
 	p := b.p
 	p.Input = report.Input{Path: src.Path, Format: string(src.Format), SHA256: src.SHA256, Rows: src.Records}
+	p.Excluded, p.Where = src.Excluded, src.Where
 	// Drop the build tables before grouping allocates its own.
 	b.p, b.index, b.strings = nil, nil, nil
 	p.regroup()
