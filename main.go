@@ -173,6 +173,9 @@ func run(ctx context.Context, args []string, e env) int {
 		e.progressEvery = 10 * time.Second
 	}
 	e.prompting = new(atomic.Bool)
+	if helpTopic(args, e.stdout) {
+		return exitOK
+	}
 	app := newApp(e)
 	err := app.RunContext(ctx, reorderArgs(app, args))
 	if err != nil {

@@ -19,6 +19,8 @@ func sandboxFlags() []cli.Flag {
 		&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8787", Usage: "loopback address to serve on (port 0 picks a free port)"},
 		&cli.StringFlag{Name: "seed", Usage: "tenant to load: YAML or JSON with roles, users, organizations, clients"},
 		&cli.StringFlag{Name: "from-input", Usage: "seed users who hold exactly the roles this removal list would remove, plus one that must survive"},
+		&cli.StringFlag{Name: "preset", Category: "Input", Usage: "read --from-input as this review tool's export (`NAME`, see rolesweep help presets); every row's assignment is seeded, whatever its decision"},
+		&cli.StringSliceFlag{Name: "map", Category: "Input", Usage: "read --from-input's `FIELD=COLUMN` (as for plan); repeatable"},
 		&cli.StringFlag{Name: "roles", Usage: "CSV catalogue of role_id,name, to give the roles of --from-input their names"},
 		&cli.IntFlag{Name: "users", Usage: "add N synthetic users (`N`), each holding 1 to 3 roles of a six-role catalogue"},
 		&cli.StringSliceFlag{Name: "users-role", Usage: "every --users user also holds this `ROLE` (id or exact name; created when missing); repeatable"},
@@ -72,19 +74,13 @@ func cmdSandbox(c *cli.Context, e env) error {
 		}
 	}
 	if path := c.String("from-input"); path != "" {
-		src, err := input.ReadFile(path, input.Options{AllowExtraColumns: true})
+		opts, err := seedInputOptions(c)
 		if err != nil {
 			return err
 		}
-		catalogue, err := readRoleCatalogue(c.String("roles"))
-		if err != nil {
+		if err := seedFromInput(t, path, opts, c.String("roles")); err != nil {
 			return err
 		}
-		removals := make([]sandbox.Removal, len(src.Rows))
-		for i, r := range src.Rows {
-			removals[i] = sandbox.Removal{UserID: r.UserID, UserEmail: r.UserEmail, RoleID: r.RoleID, RoleName: r.RoleName, OrganizationID: r.OrganizationID}
-		}
-		t.SeedFromRemovals(removals, catalogue)
 	}
 	if n := c.Int("users"); n > 0 {
 		t.SeedSynthetic(n, c.Int64("users-seed"), c.StringSlice("users-role")...)
@@ -94,6 +90,50 @@ func cmdSandbox(c *cli.Context, e env) error {
 	ctx, stop := interruptible(c.Context, e.signals)
 	defer stop()
 	return sandbox.Serve(ctx, c.String("listen"), t, e.stdout)
+}
+
+// seedInputOptions reads --from-input as plan would, but without any
+// --where: a review export's approved and unreviewed assignments exist in
+// the tenant too, and a rehearsal must show that they survive.
+func seedInputOptions(c *cli.Context) (input.Options, error) {
+	if !c.IsSet("preset") && !c.IsSet("map") {
+		return input.Options{AllowExtraColumns: true}, nil
+	}
+	m := map[input.Field]string{}
+	if c.IsSet("preset") {
+		p, err := input.LookupPreset(c.String("preset"))
+		if err != nil {
+			return input.Options{}, usagef("--preset: %v", err)
+		}
+		m = p.Map
+	}
+	for _, spec := range c.StringSlice("map") {
+		field, column, err := input.ParseMap(spec)
+		if err != nil {
+			return input.Options{}, usagef("--map: %v", err)
+		}
+		m[field] = column
+	}
+	return input.Options{Map: m}, nil
+}
+
+// seedFromInput gives the tenant users who hold the roles the input names,
+// with the names of the roles catalogue (a role_id,role_name CSV, or "").
+func seedFromInput(t *sandbox.Tenant, path string, opts input.Options, roles string) error {
+	src, err := input.ReadFile(path, opts)
+	if err != nil {
+		return err
+	}
+	catalogue, err := readRoleCatalogue(roles)
+	if err != nil {
+		return err
+	}
+	removals := make([]sandbox.Removal, len(src.Rows))
+	for i, r := range src.Rows {
+		removals[i] = sandbox.Removal{UserID: r.UserID, UserEmail: r.UserEmail, RoleID: r.RoleID, RoleName: r.RoleName, OrganizationID: r.OrganizationID}
+	}
+	t.SeedFromRemovals(removals, catalogue)
+	return nil
 }
 
 // catalogueRow is one role of the --roles catalogue. The name column is

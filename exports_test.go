@@ -1,0 +1,124 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rolesweep/rolesweep/input"
+	"github.com/rolesweep/rolesweep/sandbox"
+)
+
+const entraExport = "testdata/campaign/entra-review.csv"
+
+func TestValidateReadsAnExportThroughAPreset(t *testing.T) {
+	got := rolesweep(t, invocation{}, "validate", entraExport, "--preset", "entra-review")
+	require.Equal(t, 0, got.code, got.stderr)
+	assert.Equal(t, entraExport+": valid: 8 rows, 8 roles to remove from 8 users (9 rows excluded by ReviewResult=Deny)\n", got.stdout)
+
+	// Explicit flags override the preset's: Approve rows instead.
+	got = rolesweep(t, invocation{}, "validate", entraExport, "--preset", "entra-review", "--where", "ReviewResult=approve")
+	require.Equal(t, 0, got.code, got.stderr)
+	assert.Contains(t, got.stdout, "valid: 6 rows, 6 roles to remove from 6 users (11 rows excluded by ReviewResult=approve)")
+
+	// The same export spelt out by hand, with two values of one column.
+	got = rolesweep(t, invocation{}, "validate", entraExport,
+		"--map", "user_email=PrincipalUPN", "--map", "role_name=ResourceDisplayName",
+		"--where", "ReviewResult=Deny, NotReviewed")
+	require.Equal(t, 0, got.code, got.stderr)
+	assert.Contains(t, got.stdout, "valid: 10 rows, 10 roles to remove from 8 users (7 rows excluded by ReviewResult=Deny,NotReviewed)")
+}
+
+func TestADecisionColumnWithNoMatchIsNothingToDo(t *testing.T) {
+	got := rolesweep(t, invocation{}, "validate", entraExport, "--preset", "entra-review", "--where", "ReviewResult=Revoke")
+	require.Equal(t, 0, got.code, got.stderr)
+	assert.Equal(t, entraExport+": valid: 0 rows, nothing to remove (17 rows excluded by ReviewResult=Revoke)\n", got.stdout)
+
+	got = rolesweep(t, invocation{}, "plan", entraExport, "--preset", "entra-review", "--where", "ReviewResult=Revoke", "--format", "json")
+	require.Equal(t, 0, got.code, got.stderr)
+	assert.Contains(t, got.stdout, `"results": []`)
+}
+
+func TestBadExportFlagsAreRefused(t *testing.T) {
+	yamlFile := "testdata/removals.yaml"
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown field", []string{"validate", entraExport, "--map", "email=PrincipalUPN"}, `--map: unknown field "email"`},
+		{"map without a column", []string{"plan", entraExport, "--map", "user_email"}, "--map: map \"user_email\": expected FIELD=COLUMN"},
+		{"malformed where", []string{"apply", entraExport, "--yes", "--where", "ReviewResult"}, "--where: where \"ReviewResult\": expected COLUMN=VALUE"},
+		{"empty where value", []string{"validate", entraExport, "--where", "ReviewResult=Deny,"}, "empty value"},
+		{"unknown preset", []string{"validate", entraExport, "--preset", "entra"}, `unknown preset "entra": known presets are entra-review`},
+		{"map on YAML", []string{"validate", yamlFile, "--map", "user_id=uid"}, "--map applies to CSV input only; this input is yaml"},
+		{"where on YAML", []string{"plan", yamlFile, "--where", "a=b"}, "--where applies to CSV input only"},
+		{"preset on YAML", []string{"validate", yamlFile, "--preset", "entra-review"}, "--preset applies to CSV input only"},
+		{"missing where column", []string{"validate", entraExport, "--preset", "entra-review", "--where", "Decision=Deny"},
+			`no column "Decision" (filtered by Decision=Deny); the file's columns are "AccessReviewId"`},
+		{"missing mapped column", []string{"validate", entraExport, "--preset", "entra-review", "--map", "reason=Comment"},
+			`no column "Comment" (mapped to reason)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := rolesweep(t, invocation{}, tc.args...)
+			assert.Equal(t, 2, got.code, got.stdout)
+			assert.Contains(t, got.stderr, tc.want)
+			assert.Empty(t, got.stdout)
+		})
+	}
+}
+
+func TestHelpPresetsListsEveryPreset(t *testing.T) {
+	got := rolesweep(t, invocation{}, "help", "presets")
+	require.Equal(t, 0, got.code, got.stderr)
+	presets := input.Presets()
+	require.NotEmpty(t, presets)
+	for _, p := range presets {
+		assert.Contains(t, got.stdout, "\n"+p.Name+"\n")
+		assert.Contains(t, got.stdout, p.Doc)
+		assert.Contains(t, got.stdout, p.Tool)
+		for field, column := range p.Map {
+			assert.Contains(t, got.stdout, shellWord(string(field)+"="+column))
+		}
+		for _, f := range p.Where {
+			assert.Contains(t, got.stdout, "--where "+shellWord(f.String()))
+		}
+	}
+	assert.Contains(t, got.stdout, "--map user_email=PrincipalUPN\n")
+	assert.Contains(t, got.stdout, "--map 'user_email=Account owner'\n", "a column with a space is quoted as it must be typed")
+}
+
+func TestShellWord(t *testing.T) {
+	for in, want := range map[string]string{
+		"ReviewResult=Deny":      "ReviewResult=Deny",
+		"Access Appropriate=No":  "'Access Appropriate=No'",
+		"Owner's email=x":        `'Owner'\''s email=x'`,
+		"reviewItem.decision=NO": "reviewItem.decision=NO",
+	} {
+		assert.Equal(t, want, shellWord(in), in)
+	}
+}
+
+// The sandbox seeds every row of an export read through a preset, whatever
+// the decision: the approved assignments exist too and must survive.
+func TestSandboxSeedsEveryRowOfAnExport(t *testing.T) {
+	tn, _ := startTenant(t, sandbox.Options{}, "")
+	require.NoError(t, seedFromInput(tn, entraExport, input.Options{Map: mustPreset(t, "entra-review").Map}, "testdata/roles.csv"))
+	held := 0
+	for _, u := range tn.State().Users {
+		held += len(u.Roles) - 1 // less the survivor role
+	}
+	assert.Equal(t, 17, held, "every one of the export's 17 assignments is seeded")
+
+	got := rolesweep(t, invocation{}, "sandbox", "--from-input", entraExport, "--preset", "nope")
+	assert.Equal(t, 2, got.code)
+	assert.Contains(t, got.stderr, `--preset: unknown preset "nope"`)
+}
+
+func mustPreset(t *testing.T, name string) input.Preset {
+	t.Helper()
+	p, err := input.LookupPreset(name)
+	require.NoError(t, err)
+	return p
+}
