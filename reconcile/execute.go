@@ -210,7 +210,8 @@ func (e *Executor) runGroup(ctx context.Context, p *Plan, gi int, out []Outcome)
 		}
 		still := todo[:0]
 		for _, ti := range todo {
-			if held[p.Triples[ti].RoleID] {
+			if held.has(p.Triples[ti].RoleID) {
+				out[ti].RoleName = held[p.Triples[ti].RoleID]
 				still = append(still, ti)
 				continue
 			}
@@ -250,7 +251,7 @@ func (e *Executor) runGroup(ctx context.Context, p *Plan, gi int, out []Outcome)
 		return nil
 	}
 	for _, ti := range todo {
-		if held[p.Triples[ti].RoleID] {
+		if held.has(p.Triples[ti].RoleID) {
 			out[ti].Status = report.Failed
 			out[ti].Error = "still assigned after removal"
 		}
@@ -297,8 +298,9 @@ func (c *Checker) checkGroup(ctx context.Context, p *Plan, gi int, out []Outcome
 	}
 	for _, ti := range todo {
 		out[ti].Status = report.Absent
-		if held[p.Triples[ti].RoleID] {
+		if held.has(p.Triples[ti].RoleID) {
 			out[ti].Status = report.PlanRemove
+			out[ti].RoleName = held[p.Triples[ti].RoleID]
 		}
 		out[ti].HTTPStatus = res.Response.StatusCode
 	}
@@ -377,8 +379,8 @@ const perPage = 100
 // currentRoles reads every page of a group's current roles, each page
 // through the shared pacer. The outcome has the error of the page that
 // failed, or the last page's response.
-func currentRoles(ctx context.Context, api Reader, pc *pacer.Pacer, g Group) (map[string]bool, pacer.Outcome) {
-	held := make(map[string]bool)
+func currentRoles(ctx context.Context, api Reader, pc *pacer.Pacer, g Group) (heldRoles, pacer.Outcome) {
+	held := make(heldRoles)
 	var out pacer.Outcome
 	attempts := 0
 	for page := 0; ; page++ {
@@ -396,7 +398,7 @@ func currentRoles(ctx context.Context, api Reader, pc *pacer.Pacer, g Group) (ma
 			break
 		}
 		for _, r := range rp.Roles {
-			held[r.ID] = true
+			held[r.ID] = r.Name
 		}
 		if len(rp.Roles) < perPage || (page+1)*perPage >= rp.Total {
 			break

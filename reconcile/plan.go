@@ -6,6 +6,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"hash/maphash"
 	"strings"
 
@@ -32,6 +33,10 @@ type Outcome struct {
 	HTTPStatus int
 	Attempts   int
 	Error      string
+	// RoleName is the role's name as the tenant gave it while this run read
+	// the user's roles, for a triple the input named by id only; the plan
+	// stays as it was read.
+	RoleName string
 }
 
 // Group is the set of triples sent in one DELETE: same organization, same user.
@@ -297,7 +302,7 @@ func (r Rows) Row(i int) report.Result {
 	}
 	return report.Result{
 		UserID: t.UserID, UserEmail: t.UserEmail, OrganizationID: t.OrganizationID,
-		RoleID: t.RoleID, RoleName: t.RoleName, Lines: t.Lines, Reason: t.Reason,
+		RoleID: t.RoleID, RoleName: cmp.Or(o.RoleName, t.RoleName), Lines: t.Lines, Reason: t.Reason,
 		Status: o.Status, HTTPStatus: o.HTTPStatus, Attempts: o.Attempts, Error: o.Error,
 	}
 }
