@@ -224,6 +224,11 @@ type Report struct {
 	Run         *Run      `json:"run,omitempty"`
 	Summary     Summary   `json:"summary"`
 	Results     []Result  `json:"results"`
+
+	// FullReports names the other reports written for this run, for the
+	// Markdown report to point at when it lists only the first rows. It is
+	// not part of the JSON report.
+	FullReports []string `json:"-"`
 }
 
 // Rows yields every result in report order. Renderers read results only

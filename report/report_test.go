@@ -257,8 +257,8 @@ func TestMarkdownEscaping(t *testing.T) {
 	}
 	out := buf.String()
 	for _, want := range []string{
-		`| auth0\|abc |  | Ops \| Admin (name) | failed |  | 0 | line one<br>line two<br>three<br>four | 4, 5 | ends in a backslash \\\| &lt;script&gt;alert(1)&lt;/script&gt; &amp; co\x1b[2J |`,
-		`- **Abort reason:** guard \| tripped<br>by policy`,
+		`| auth0\|abc |  | Ops \| Admin (name) | failed |  | 0 | line one\r\nline two\rthree\nfour | 4, 5 | ends in a backslash \\\| &lt;script&gt;alert(1)&lt;/script&gt; &amp; co\x1b[2J |`,
+		`- **Abort reason:** guard \| tripped\nby policy`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, out)
