@@ -18,8 +18,8 @@ func hugeReport() *Report {
 		Version: Version, Tool: "rolesweep v0.1.0", Command: CommandApply, Domain: "acme.eu.auth0.com",
 		Input:     Input{Path: "leavers.csv", Format: "csv", SHA256: inputSHA, Rows: 1500},
 		StartedAt: fixedStart, FinishedAt: fixedFinish,
-		Run:       &Run{Operator: "cron@batch-1", ClientID: "Xq3v9ZkP0aB7cD2eF5gH8iJ1kL4mN6oP", Checked: false},
-		Summary:   Summary{Requests: 1500, Excluded: 12},
+		Run:     &Run{Operator: "cron@batch-1", ClientID: "Xq3v9ZkP0aB7cD2eF5gH8iJ1kL4mN6oP", Checked: false},
+		Summary: Summary{Requests: 1500, Excluded: 12},
 	}
 	for i := range 1500 {
 		r.Results = append(r.Results, Result{
