@@ -23,8 +23,8 @@ func finishedReport() *report.Report {
 	r := &report.Report{
 		Version: report.Version, Tool: "rolesweep v0.2.0", Command: report.CommandApply, Domain: "acme.eu.auth0.com",
 		StartedAt: start, FinishedAt: start.Add(62 * time.Second),
-		Run:       &report.Run{Operator: "cron@batch", ClientID: "client-id-not-secret", Checked: true},
-		Summary:   report.Summary{Requests: 3, RateLimited: 1, Excluded: 2},
+		Run:     &report.Run{Operator: "cron@batch", ClientID: "client-id-not-secret", Checked: true},
+		Summary: report.Summary{Requests: 3, RateLimited: 1, Excluded: 2},
 		Results: []report.Result{
 			{UserID: "auth0|a", RoleID: "rol_1", Status: report.Removed},
 			{UserID: "auth0|b", RoleID: "rol_1", Status: report.Failed, Error: "503"},
