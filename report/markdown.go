@@ -80,8 +80,12 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		fmt.Fprintf(bw, "%s\n", none)
 		return bw.Flush()
 	}
-	fmt.Fprintf(bw, "%s, grouped per user.\n\n| user | organization | role | status | http | attempts | error | lines | reason |\n", plural(total, "row", "rows"))
-	fmt.Fprintf(bw, "|---|---|---|---|---:|---:|---|---|---|\n")
+	fmt.Fprintf(bw, "%s, grouped per user.\n\n", plural(total, "row", "rows"))
+	if plan { // nothing was sent yet: no http or attempts to show
+		fmt.Fprintf(bw, "| user | organization | role | status | detail | lines | reason |\n|---|---|---|---|---|---|---|\n")
+	} else {
+		fmt.Fprintf(bw, "| user | organization | role | status | http | attempts | error | lines | reason |\n|---|---|---|---|---:|---:|---|---|---|\n")
+	}
 	shown := 0
 	for _, g := range groups {
 		for k := range g {
@@ -96,6 +100,13 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			httpStatus := ""
 			if res.HTTPStatus != 0 {
 				httpStatus = strconv.Itoa(res.HTTPStatus)
+			}
+			if plan {
+				fmt.Fprintf(bw, "| %s | %s | %s | %s | %s | %s | %s |\n",
+					user, org, markdownCell(roleLabel(res)), markdownCell(string(res.Status)),
+					markdownCell(res.Error), joinInts(res.Lines, ", "), markdownCell(res.Reason))
+				shown++
+				continue
 			}
 			fmt.Fprintf(bw, "| %s | %s | %s | %s | %s | %d | %s | %s | %s |\n",
 				user, org, markdownCell(roleLabel(res)), markdownCell(string(res.Status)),
