@@ -79,18 +79,19 @@ func cmdPlan(c *cli.Context, e env) error {
 // parseApply turns apply's flags into its config.
 func parseApply(c *cli.Context, e env) (job.ApplyConfig, error) {
 	cfg := job.ApplyConfig{
-		SavedPlan:    c.String("plan"),
-		Check:        c.Bool("check"),
-		Verify:       c.Bool("verify"),
-		MaxRemovals:  c.Int("max-removals"),
-		Reports:      c.StringSlice("report"),
-		Journal:      c.String("journal"),
-		Resume:       c.String("resume"),
-		ProtectUsers: c.StringSlice("protect-user"),
-		ProtectRoles: c.StringSlice("protect-role"),
-		ProtectFile:  c.String("protect"),
-		Tool:         toolName(),
-		Now:          e.now,
+		SavedPlan:     c.String("plan"),
+		Check:         c.Bool("check"),
+		Verify:        c.Bool("verify"),
+		MaxRemovals:   c.Int("max-removals"),
+		Reports:       c.StringSlice("report"),
+		Journal:       c.String("journal"),
+		Resume:        c.String("resume"),
+		ProtectUsers:  c.StringSlice("protect-user"),
+		ProtectRoles:  c.StringSlice("protect-role"),
+		ProtectFile:   c.String("protect"),
+		SkipProtected: c.Bool("skip-protected"),
+		Tool:          toolName(),
+		Now:           e.now,
 	}
 	var err error
 	if cfg.SavedPlan == "" {
@@ -127,7 +128,7 @@ func cmdApply(c *cli.Context, e env) error {
 	r, err := job.Apply(ctx, cfg, hooks)
 	if err == nil && r.Outcome != report.Completed {
 		// The report's outcome decides, so the exit code and the evidence agree.
-		return &failuresError{failed: r.Summary.Failed + r.Summary.Skipped}
+		return &failuresError{failed: r.Summary.Failed + r.Summary.Skipped + r.Summary.Protected}
 	}
 	return err
 }
@@ -166,6 +167,9 @@ func printSummary(e env, sum job.Summary) {
 	r, s, w := sum.Report, sum.Report.Summary, e.stdout
 	fmt.Fprintf(w, "%s: removed %d · absent %d · not_found %d · failed %d · skipped %d (%d roles, %d users; %d requests, %d retries, %d rate-limited)\n",
 		r.Outcome, s.Removed, s.Absent, s.NotFound, s.Failed, s.Skipped, s.Roles, s.Users, s.Requests, s.Retries, s.RateLimited)
+	if s.Protected > 0 {
+		fmt.Fprintf(w, "protected %d: rows touching a protected user or role were not sent (see the report)\n", s.Protected)
+	}
 	for _, line := range sum.Drift {
 		fmt.Fprintln(w, "drift since the plan: "+line)
 	}

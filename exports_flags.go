@@ -25,6 +25,9 @@ func exportFlags() []cli.Flag {
 	}
 }
 
+var skipProtectedFlag = &cli.BoolFlag{Name: "skip-protected", Category: "Safety",
+	Usage: "report rows touching a protected user or role as protected (exit 1) and remove the rest; default: refuse the whole run (exit 2)"}
+
 // readMapping fills the source's Map, Where and Preset from the flags.
 func readMapping(c *cli.Context, src *job.Source) error {
 	for _, spec := range c.StringSlice("map") {

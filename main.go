@@ -134,6 +134,7 @@ var flagOf = map[string]string{
 	"concurrency": "--concurrency", "max_retries": "--max-retries", "rate": "--rate", "reserve": "--reserve",
 	"input_format": "--input-format", "saved_plan": "--plan", "reports": "--report", "journal": "--journal",
 	"resume": "--resume", "protect_file": "--protect", "log_format": "--log-format",
+	"skip_protected": "--skip-protected", "map": "--map", "where": "--where", "preset": "--preset",
 }
 
 // describe is an error as the user reads it: config fields become flags.
@@ -259,6 +260,7 @@ func newApp(e env) *cli.App {
 					&cli.StringSliceFlag{Name: "protect-user", Usage: "user id whose roles must never be removed; may be repeated"},
 					&cli.StringSliceFlag{Name: "protect-role", Usage: "role id that must never be removed; may be repeated"},
 					&cli.StringFlag{Name: "protect", Usage: "CSV file of user_id and/or role_id columns that must never be removed"},
+					skipProtectedFlag,
 				}, exportFlags()...), tenantFlags()...),
 				Action: func(c *cli.Context) error { return cmdApply(c, e) },
 			},

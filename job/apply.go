@@ -74,7 +74,8 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 		Version: report.Version, Tool: cfg.Tool, Command: "apply", Domain: domain,
 		Input: a.plan.Input, PlanDigest: digest, StartedAt: started,
 	}
-	a.report.Summary.Duplicates = a.plan.Duplicates
+	a.report.Summary.Duplicates, a.report.Summary.Excluded = a.plan.Duplicates, a.plan.Excluded
+	a.report.Run = a.evidence()
 
 	// Guards that need nothing from the tenant come first: nothing is sent.
 	if cfg.MaxRemovals >= 0 && a.plan.Removals() > cfg.MaxRemovals {
@@ -100,7 +101,11 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 	// Resolution filled in ids and may have merged groups; from here on the
 	// plan does not change.
 	a.out = a.plan.Outcomes(report.Skipped, report.Failed)
-	if v := a.plan.Violations(protection, a.plan.Input.Path); len(v) > 0 {
+	if cfg.SkipProtected {
+		if n := a.plan.Protected(protection, a.out, reconcile.Outcome{Status: report.Protected}); n > 0 {
+			hooks.notice(fmt.Sprintf("%d %s touch protected users or roles: reported as protected, not sent", n, plural(n, "removal", "removals")))
+		}
+	} else if v := a.plan.Violations(protection, a.plan.Input.Path); len(v) > 0 {
 		return nil, &ProtectedError{Violations: v}
 	}
 	todo := a.journal.restore(a.plan, a.out)
@@ -166,10 +171,31 @@ func (a *applyRun) protection() (reconcile.Protection, error) {
 			return pr, err
 		}
 	}
+	if a.cfg.SkipProtected {
+		return pr, nil // marked protected once resolved, and never sent
+	}
 	if v := a.plan.Violations(pr, a.plan.Input.Path); len(v) > 0 {
 		return pr, &ProtectedError{Violations: v}
 	}
 	return pr, nil
+}
+
+// evidence is the report's run record. A saved plan's input settings
+// (preset, map, where) are the reviewed plan's, not this command line's.
+func (a *applyRun) evidence() *report.Run {
+	r := applyEvidence(a.cfg, a.cfg.Check || a.saved != nil)
+	if a.saved != nil && a.saved.Run != nil {
+		from := a.saved.Run.Flags
+		r.Flags.Preset, r.Flags.Map, r.Flags.Where, r.Flags.AllowExtraColumns = from.Preset, from.Map, from.Where, from.AllowExtraColumns
+	}
+	return r
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // reportPaths checks the report paths, or picks the default one.

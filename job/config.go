@@ -52,6 +52,9 @@ type PlanConfig struct {
 	Tenant Tenant // only with Check
 	Tool   string // "rolesweep vX", for the report
 	Now    func() time.Time
+	// Operator is who the report says ran it; "" means user@host of this
+	// process (Operator()).
+	Operator string
 }
 
 // ApplyConfig is one `apply`.
@@ -69,8 +72,12 @@ type ApplyConfig struct {
 	ProtectUsers []string
 	ProtectRoles []string
 	ProtectFile  string
-	Tool         string
-	Now          func() time.Time
+	// SkipProtected reports rows touching a protected user or role as
+	// protected and removes the rest, instead of refusing the whole run.
+	SkipProtected bool
+	Tool          string
+	Now           func() time.Time
+	Operator      string // as in PlanConfig
 }
 
 // Confirmation is what an apply is about to do, for the prompt.

@@ -19,7 +19,9 @@ func Plan(ctx context.Context, cfg PlanConfig, _ Hooks) (*report.Report, error) 
 	if !cfg.Check {
 		// Offline every triple is planned for removal; names stay
 		// unresolved until the tenant is asked.
-		return planReport(p, reconcile.Rows{Plan: p, Every: reconcile.Outcome{Status: report.PlanRemove}}, "", cfg.Tool, now(cfg.Now)), nil
+		r := planReport(p, reconcile.Rows{Plan: p, Every: reconcile.Outcome{Status: report.PlanRemove}}, "", cfg.Tool, now(cfg.Now))
+		r.Run = planEvidence(cfg)
+		return r, nil
 	}
 	s, err := connect(cfg.Tenant)
 	if err != nil {
@@ -34,6 +36,7 @@ func Plan(ctx context.Context, cfg PlanConfig, _ Hooks) (*report.Report, error) 
 		return nil, err
 	}
 	r := planReport(p, reconcile.Rows{Plan: p, Outcomes: out}, s.client.Domain(), cfg.Tool, now(cfg.Now))
+	r.Run = planEvidence(cfg)
 	s.count(&r.Summary)
 	return r, nil
 }
@@ -51,7 +54,7 @@ func planReport(p *reconcile.Plan, rows reconcile.Rows, domain, tool string, at 
 		Outcome:    report.Planned,
 	}
 	r.Join(rows)
-	r.Summary.Duplicates = p.Duplicates
+	r.Summary.Duplicates, r.Summary.Excluded = p.Duplicates, p.Excluded
 	r.Tally()
 	r.PlanDigest = report.Digest(r)
 	return r

@@ -76,13 +76,8 @@ func (p *Plan) Violations(pr Protection, file string) []string {
 	}
 	var vs []violation
 	for _, t := range p.Triples {
-		var why string
-		switch {
-		case t.UserID != "" && pr.Users[t.UserID]:
-			why = fmt.Sprintf("user %s is protected", t.UserID)
-		case t.RoleID != "" && pr.Roles[t.RoleID]:
-			why = fmt.Sprintf("role %s is protected", t.RoleID)
-		default:
+		why := protectedWhy(&t, pr)
+		if why == "" {
 			continue
 		}
 		for _, l := range t.Lines {

@@ -16,7 +16,7 @@ func FromSavedPlan(path string, r *report.Report) (*Plan, error) {
 	if err := r.CheckDigest(); err != nil {
 		return nil, fmt.Errorf("%s cannot be applied as reviewed: %w; run plan --out again and review it", path, err)
 	}
-	p := &Plan{Input: r.Input, Duplicates: r.Summary.Duplicates, Unresolved: map[int]string{}}
+	p := &Plan{Input: r.Input, Duplicates: r.Summary.Duplicates, Excluded: r.Summary.Excluded, Unresolved: map[int]string{}}
 	for i, res := range r.Results {
 		p.Triples = append(p.Triples, Triple{
 			OrganizationID: res.OrganizationID,
