@@ -64,6 +64,9 @@ func WritePlanText(w io.Writer, r *Report) error {
 	if s.Duplicates > 0 {
 		counts = append(counts, plural(s.Duplicates, "duplicate", "duplicates")+" merged")
 	}
+	if s.Excluded > 0 {
+		counts = append(counts, plural(s.Excluded, "row", "rows")+" excluded (--where)")
+	}
 	fmt.Fprintf(bw, "%s\n", strings.Join(counts, ", "))
 
 	type class struct {
