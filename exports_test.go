@@ -1,12 +1,14 @@
 package main
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rolesweep/rolesweep/input"
+	"github.com/rolesweep/rolesweep/report"
 	"github.com/rolesweep/rolesweep/sandbox"
 )
 
@@ -121,4 +123,41 @@ func mustPreset(t *testing.T, name string) input.Preset {
 	p, err := input.LookupPreset(name)
 	require.NoError(t, err)
 	return p
+}
+
+// With --skip-protected the campaign goes on: the protected rows are
+// reported with their reason and the exit code is 1, the rest are removed.
+func TestSkipProtectedReportsAndExitsOne(t *testing.T) {
+	tn, url := campaignTenant(t)
+	supportAgent := "rol_9yRKwo2Bl0zckceV" // testdata/roles.csv
+	dir := t.TempDir()
+	jsonPath := filepath.Join(dir, "r.json")
+	args := []string{"apply", entraExport, "--preset", "entra-review", "--yes", "--check", "--domain", url, "--api-token", tn.Token(),
+		"--protect-role", supportAgent, "--quiet"}
+
+	refused := rolesweep(t, invocation{}, append(args, "--report", filepath.Join(dir, "refused.json"))...)
+	require.Equal(t, 2, refused.code, refused.stderr)
+	for _, line := range []string{":2:", ":8:", ":20:"} {
+		assert.Contains(t, refused.stderr, entraExport+line+" refusing to remove "+supportAgent)
+	}
+	assert.Empty(t, tn.Stats().Requests["DELETE /api/v2/users/{id}/roles"])
+
+	got := rolesweep(t, invocation{}, append(args, "--skip-protected", "--report", jsonPath)...)
+	require.Equal(t, 1, got.code, "%s\n%s", got.stdout, got.stderr)
+	assert.Contains(t, got.stdout, "protected 3: rows touching a protected user or role were not sent")
+	r := readReport(t, jsonPath)
+	assert.Equal(t, 3, r.Summary.Protected)
+	assert.Equal(t, 5, r.Summary.Removed)
+	assert.Equal(t, report.CompletedWithFailures, r.Outcome)
+	assert.True(t, r.Run.Flags.SkipProtected)
+	assert.Equal(t, []string{supportAgent}, r.Run.Flags.ProtectRoles)
+	for _, res := range r.Results {
+		if res.RoleID == supportAgent {
+			assert.Equal(t, report.Protected, res.Status)
+			assert.Equal(t, "role "+supportAgent+" is protected", res.Error)
+		} else {
+			assert.Equal(t, report.Removed, res.Status)
+		}
+	}
+	assert.True(t, holds(tn)[[2]string{"priya.raman@example.com", "Support Agent"}], "the protected assignment survives")
 }
