@@ -187,3 +187,29 @@ func TestEntraPlanMarkdownGolden(t *testing.T) {
 	assert.Contains(t, got, "| remove | 8 |")
 	assert.Contains(t, got, "Left the finance team on 2026-10-31.\\nHandover done", "line breaks shown escaped")
 }
+
+// The reviewed-plan workflow keeps the export's evidence: the saved plan
+// records the preset and the excluded rows, and so does the apply of it.
+func TestReviewedPlanOfAnExportKeepsItsEvidence(t *testing.T) {
+	tn, url := campaignTenant(t)
+	dir := t.TempDir()
+	planPath, reportPath := filepath.Join(dir, "plan.json"), filepath.Join(dir, "report.json")
+	got := rolesweep(t, invocation{}, "plan", entraExport, "--preset", "entra-review", "--check",
+		"--domain", url, "--api-token", tn.Token(), "--out", planPath, "--quiet")
+	require.Equal(t, 0, got.code, got.stderr)
+	saved := readReport(t, planPath)
+	assert.Equal(t, 9, saved.Summary.Excluded)
+	require.NotNil(t, saved.Run)
+	assert.Equal(t, "entra-review", saved.Run.Flags.Preset)
+
+	got = rolesweep(t, invocation{}, "apply", "--plan", planPath, "--yes", "--domain", url, "--api-token", tn.Token(),
+		"--report", reportPath, "--quiet")
+	require.Equal(t, 0, got.code, got.stderr)
+	r := readReport(t, reportPath)
+	assert.Equal(t, 8, r.Summary.Removed)
+	assert.Equal(t, 9, r.Summary.Excluded)
+	assert.Equal(t, saved.Input.SHA256, r.Input.SHA256)
+	require.NotNil(t, r.Run)
+	assert.Equal(t, "entra-review", r.Run.Flags.Preset, "the reviewed plan's preset, not this command line's")
+	assert.True(t, r.Run.Checked, "a saved plan is always checked again")
+}
