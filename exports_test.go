@@ -135,12 +135,13 @@ func TestSkipProtectedReportsAndExitsOne(t *testing.T) {
 	args := []string{"apply", entraExport, "--preset", "entra-review", "--yes", "--check", "--domain", url, "--api-token", tn.Token(),
 		"--protect-role", supportAgent, "--quiet"}
 
-	refused := rolesweep(t, invocation{}, append(args, "--report", filepath.Join(dir, "refused.json"))...)
+	refused := rolesweep(t, invocation{}, append(args, "--report", jsonPath)...)
 	require.Equal(t, 2, refused.code, refused.stderr)
 	for _, line := range []string{":2:", ":8:", ":20:"} {
 		assert.Contains(t, refused.stderr, entraExport+line+" refusing to remove "+supportAgent)
 	}
 	assert.Empty(t, tn.Stats().Requests["DELETE /api/v2/users/{id}/roles"])
+	assert.NoFileExists(t, filepath.Join(dir, "r.journal.jsonl"), "a refused run leaves no journal to resume")
 
 	got := rolesweep(t, invocation{}, append(args, "--skip-protected", "--report", jsonPath)...)
 	require.Equal(t, 1, got.code, "%s\n%s", got.stdout, got.stderr)

@@ -106,6 +106,7 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 			hooks.notice(fmt.Sprintf("%d %s touch protected users or roles: reported as protected, not sent", n, plural(n, "removal", "removals")))
 		}
 	} else if v := a.plan.Violations(protection, a.plan.Input.Path); len(v) > 0 {
+		a.journal.discard()
 		return nil, &ProtectedError{Violations: v}
 	}
 	todo := a.journal.restore(a.plan, a.out)
