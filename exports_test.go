@@ -146,6 +146,8 @@ func TestSkipProtectedReportsAndExitsOne(t *testing.T) {
 	got := rolesweep(t, invocation{}, append(args, "--skip-protected", "--report", jsonPath)...)
 	require.Equal(t, 1, got.code, "%s\n%s", got.stdout, got.stderr)
 	assert.Contains(t, got.stdout, "protected 3: rows touching a protected user or role were not sent")
+	assert.NotContains(t, got.stdout, "journal:", "protected rows are nothing to resume")
+	assert.NoFileExists(t, filepath.Join(dir, "r.journal.jsonl"))
 	r := readReport(t, jsonPath)
 	assert.Equal(t, 3, r.Summary.Protected)
 	assert.Equal(t, 5, r.Summary.Removed)

@@ -134,7 +134,7 @@ func (jr *journalRun) close(r *report.Report, hooks Hooks) string {
 	if err := jr.writer.Close(); err != nil {
 		hooks.notice(fmt.Sprintf("rolesweep: closing the journal %s: %v", jr.path, err))
 	}
-	if r.Outcome == report.Completed {
+	if r.Outcome == report.Completed || nothingToRetry(r) {
 		if err := os.Remove(jr.path); err != nil {
 			hooks.notice(fmt.Sprintf("rolesweep: removing the journal of a completed run: %v", err))
 		}
