@@ -3,6 +3,7 @@ package job
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -138,4 +139,30 @@ func TestPlanEvidenceNamesTheExportSettings(t *testing.T) {
 	assert.Equal(t, 7, r.Summary.Excluded)
 	assert.Equal(t, 10, r.Summary.Remove)
 	assert.Equal(t, 17, r.Input.Rows, "input.rows counts the export's records, excluded ones too")
+}
+
+// A resumed run matches journaled groups by role id, although the journal
+// holds the tenant's role names and the input gave none, and keeps the
+// names in its report.
+func TestResumeWithTenantNamesRetriesOnlyWhatDidNotFinish(t *testing.T) {
+	f := newFixture(t, 4)
+	f.tenant.SetFailNext(1, 503) // the first user's DELETE fails
+	cfg := f.applyConfig()
+	cfg.Check = true
+	var first Summary
+	r, err := Apply(context.Background(), cfg, Hooks{Finished: func(s Summary) { first = s }})
+	require.NoError(t, err)
+	require.Equal(t, 2, r.Summary.Failed)
+	require.NotEmpty(t, first.Journal)
+	deletesBefore := f.deletes()
+
+	cfg.Resume = first.Journal
+	cfg.Reports = []string{filepath.Join(f.dir, "resumed.json")}
+	r, err = Apply(context.Background(), cfg, Hooks{})
+	require.NoError(t, err)
+	assert.Equal(t, report.Completed, r.Outcome)
+	assert.Equal(t, 1, f.deletes()-deletesBefore, "only the failed group is sent again")
+	for res := range r.Rows() {
+		assert.NotEmpty(t, res.RoleName, "%s %s", res.UserID, res.RoleID)
+	}
 }

@@ -86,17 +86,25 @@ func (jr *journalRun) restore(p *reconcile.Plan, out []reconcile.Outcome) []int 
 		prior, seen := jr.prior[g.Key()]
 		done := seen && prior.Done()
 		byRole := make(map[roleKey]report.Result, len(prior.Results))
+		// A role is matched by id once it has one: the journaled name may be
+		// the tenant's, which the input (by id) did not give.
+		keyOf := func(id, name string) roleKey {
+			if id != "" {
+				return roleKey{id: id}
+			}
+			return roleKey{name: name}
+		}
 		for _, r := range prior.Results {
-			byRole[roleKey{r.RoleID, r.RoleName}] = r
+			byRole[keyOf(r.RoleID, r.RoleName)] = r
 		}
 		for _, ti := range g.Triples {
 			t := &p.Triples[ti]
-			old, ok := byRole[roleKey{t.RoleID, t.RoleName}]
+			old, ok := byRole[keyOf(t.RoleID, t.RoleName)]
 			if !ok {
 				continue
 			}
 			if done {
-				out[ti] = reconcile.Outcome{Status: old.Status, HTTPStatus: old.HTTPStatus, Attempts: old.Attempts, Error: old.Error}
+				out[ti] = reconcile.Outcome{Status: old.Status, HTTPStatus: old.HTTPStatus, Attempts: old.Attempts, Error: old.Error, RoleName: old.RoleName}
 			} else {
 				out[ti].Attempts = old.Attempts
 			}
