@@ -1,7 +1,13 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -163,4 +169,38 @@ func TestSkipProtectedReportsAndExitsOne(t *testing.T) {
 		}
 	}
 	assert.True(t, holds(tn)[[2]string{"priya.raman@example.com", "Support Agent"}], "the protected assignment survives")
+}
+
+// `rolesweep sandbox --from-input EXPORT --preset entra-review` serves a
+// tenant holding all 17 assignments of the export, Approve rows included.
+func TestSandboxCommandSeedsAnExportThroughAPreset(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	var stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"rolesweep", "sandbox", "--listen", "127.0.0.1:0", "--bucket", "0",
+			"--from-input", entraExport, "--preset", "entra-review", "--map", "reason=ReviewerName", "--roles", "testdata/roles.csv"},
+			env{stdout: pw, stderr: &stderr})
+		pw.Close()
+	}()
+	domain := ""
+	sc := bufio.NewScanner(pr)
+	for domain == "" && sc.Scan() {
+		domain, _ = strings.CutPrefix(sc.Text(), "export AUTH0_DOMAIN=")
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	require.NotEmpty(t, domain, stderr.String())
+	resp, err := http.Get(domain + "/__sandbox/state")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var state sandbox.Seed
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&state))
+	held := 0
+	for _, u := range state.Users {
+		held += len(u.Roles) - 1 // less the survivor role
+	}
+	assert.Equal(t, 17, held)
+	cancel()
+	assert.Equal(t, 0, <-done, stderr.String())
 }
