@@ -17,11 +17,11 @@ import (
 func exportFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringSliceFlag{Name: "map", Category: "Input",
-			Usage: "read `FIELD=COLUMN`: a rolesweep field (user_id, user_email, role_id, role_name, organization_id, reason) from the export's column; repeatable; other columns are then ignored"},
+			Usage: "take a field from the export's column, as `FIELD=COLUMN` (fields: user_id, user_email, role_id, role_name, organization_id, reason); repeatable; unmapped columns are then ignored"},
 		&cli.StringSliceFlag{Name: "where", Category: "Input",
-			Usage: "act only on rows whose `COLUMN=VALUE[,VALUE…]` (case-insensitive); repeatable, all must hold; other rows are excluded, never sent"},
+			Usage: "act only on rows matching `COLUMN=VALUE[,VALUE…]` (values case-insensitive); repeatable, all must hold; the other rows are excluded and never sent"},
 		&cli.StringFlag{Name: "preset", Category: "Input",
-			Usage: "`NAME` of a known export's --map/--where set (e.g. entra-review; see rolesweep help presets); --map and --where override it"},
+			Usage: "read a known review tool's export by preset `NAME` (e.g. entra-review; see rolesweep help presets); --map and --where override its settings"},
 	}
 }
 
