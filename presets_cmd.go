@@ -8,23 +8,7 @@ import (
 	"github.com/rolesweep/rolesweep/input"
 )
 
-// helpTopics are the `rolesweep help TOPIC` pages that are not commands.
-var helpTopics = map[string]func(io.Writer){
-	"presets": printPresets,
-}
-
-// helpTopic prints `rolesweep help TOPIC` when args ask for a topic that is
-// not a command, and says whether it did.
-func helpTopic(args []string, w io.Writer) bool {
-	if len(args) != 3 || args[1] != "help" {
-		return false
-	}
-	print, ok := helpTopics[strings.ToLower(args[2])]
-	if ok {
-		print(w)
-	}
-	return ok
-}
+func init() { helpTopics["presets"] = printPresets }
 
 // printPresets lists every --preset with the columns it reads, the rows it
 // acts on, the export it is for and where that export's columns are
