@@ -154,7 +154,9 @@ type simResult struct {
 	answers             []answerRec // 429 answers as the workers saw them
 	startedAt           time.Time
 	other, otherLimited int
-	learnedAt5s         float64 // Stats().LearnedRate 5 simulated seconds in
+	learnedAt5s         float64 // the learned rate 5 simulated seconds in
+	learned             float64 // the learned rate at the end
+	limit               int
 }
 
 type answerRec struct {
@@ -240,7 +242,9 @@ func runScenario(t *testing.T, sc scenario) simResult {
 		}
 		go func() {
 			time.Sleep(5 * time.Second)
-			learned := p.Stats().LearnedRate
+			p.mu.Lock()
+			learned := p.b.learnedRate()
+			p.mu.Unlock()
 			mu.Lock()
 			res.learnedAt5s = learned
 			mu.Unlock()
@@ -294,6 +298,7 @@ func runScenario(t *testing.T, sc scenario) simResult {
 		res.attempts = len(tenant.served)
 		res.limited = tenant.limited
 		res.stats = p.Stats()
+		res.learned, res.limit = p.b.learnedRate(), p.b.limit
 	})
 	return res
 }
@@ -357,7 +362,7 @@ func TestSimulatedTenants(t *testing.T) {
 			if sc.refill == 200 && !sc.step && sc.rtt == 250*time.Millisecond {
 				limit = maxRatioFast250
 			}
-			t.Logf("%s: %.3f × ideal, %.2f%% 429 (%d of %d), learned %.2f/s (%.2f/s at 5s)", sc.name, r.ratio(), 100*r.share429(), r.limited, r.attempts, r.stats.LearnedRate, r.learnedAt5s)
+			t.Logf("%s: %.3f × ideal, %.2f%% 429 (%d of %d), learned %.2f/s (%.2f/s at 5s)", sc.name, r.ratio(), 100*r.share429(), r.limited, r.attempts, r.learned, r.learnedAt5s)
 			if r.ratio() > limit {
 				t.Errorf("took %v, %.3f × the ideal %v; want at most %.2f×", r.elapsed, r.ratio(), r.ideal, limit)
 			}
@@ -375,11 +380,11 @@ func TestSimulatedTenants(t *testing.T) {
 			if got := r.learnedAt5s / truth; got < 0.85 || got > 1.15 {
 				t.Errorf("learned %.2f/s after 5s; the tenant refills %.2f/s", r.learnedAt5s, truth)
 			}
-			if got := r.stats.LearnedRate / truth; got < 0.9 || got > 1.05 {
-				t.Errorf("learned %.2f/s by the end; the tenant refills %.2f/s", r.stats.LearnedRate, truth)
+			if got := r.learned / truth; got < 0.9 || got > 1.05 {
+				t.Errorf("learned %.2f/s by the end; the tenant refills %.2f/s", r.learned, truth)
 			}
-			if r.stats.Limit != sc.limit {
-				t.Errorf("Stats.Limit = %d, want %d", r.stats.Limit, sc.limit)
+			if r.limit != sc.limit {
+				t.Errorf("Stats.Limit = %d, want %d", r.limit, sc.limit)
 			}
 			checkPauses(t, r)
 		})
@@ -580,7 +585,7 @@ func TestSimExploreOdd(t *testing.T) {
 		{name: "end: fast 20ms", limit: 50, refill: 200, resetCeil: true, serveAtEnd: true, rtt: 20 * time.Millisecond, workers: 32, requests: 2500},
 	} {
 		r := runScenario(t, sc)
-		fmt.Printf("%-32s ratio %.3f  429 %.2f%%  other %d (429 %d)  lowest after 1s %d  learned %.2f\n", sc.name, r.ratio(), 100*r.share429(), r.other, r.otherLimited, r.lowestAfter(time.Second), r.stats.LearnedRate)
+		fmt.Printf("%-32s ratio %.3f  429 %.2f%%  other %d (429 %d)  lowest after 1s %d  learned %.2f\n", sc.name, r.ratio(), 100*r.share429(), r.other, r.otherLimited, r.lowestAfter(time.Second), r.learned)
 	}
 }
 
@@ -591,5 +596,5 @@ func TestSimOne(t *testing.T) {
 	sc := scenario{limit: 50, refill: 200, rtt: 100 * time.Millisecond, workers: 64, requests: 2000, trace: true}
 
 	r := runScenario(t, sc)
-	fmt.Printf("ratio=%.3f 429=%.2f%% learned=%.2f\n", r.ratio(), 100*r.share429(), r.stats.LearnedRate)
+	fmt.Printf("ratio=%.3f 429=%.2f%% learned=%.2f\n", r.ratio(), 100*r.share429(), r.learned)
 }
