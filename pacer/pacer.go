@@ -184,8 +184,8 @@ type Pacer struct {
 	rng     *rand.Rand
 
 	b           bucket
-	bare        bool    // a success came without rate-limit headers before any answer with them
-	pausedUntil float64 // model seconds (see sec): every worker waits until then
+	bare        bool          // a success came without rate-limit headers before any answer with them
+	pausedUntil float64       // model seconds (see sec): every worker waits until then
 	limiter     *rate.Limiter // --rate; nil without
 
 	// Blind mode (see the package doc): blind is set by the first 429 that
