@@ -27,6 +27,14 @@ type simBucket struct {
 	// resetCeil makes a continuous bucket report the next token's second
 	// rounded up instead of down (Auth0's rounding is not documented).
 	resetCeil bool
+	// period is the time between steps (default 1s), at its multiples
+	// since the Unix epoch; each adds refill × period tokens.
+	period time.Duration
+	// headers: "" (Auth0's), "none" (no rate-limit headers) or
+	// "retry-after" (a 429 with Retry-After only).
+	headers string
+	// skew is the tenant's clock minus ours: Date and reset move with it.
+	skew time.Duration
 
 	mu      sync.Mutex
 	tokens  float64
@@ -46,11 +54,16 @@ func newSimBucket(limit int, refill float64, step bool, now time.Time) *simBucke
 	return &simBucket{limit: limit, refill: refill, step: step, tokens: float64(limit), last: now}
 }
 
+func (s *simBucket) stepOf(t time.Time) int64 { return t.UnixNano() / int64(s.period) }
+
 func (s *simBucket) advance(now time.Time) {
+	if s.period == 0 {
+		s.period = time.Second
+	}
 	if s.step {
-		boundaries := now.Unix() - s.last.Unix()
+		boundaries := s.stepOf(now) - s.stepOf(s.last)
 		if boundaries > 0 {
-			s.tokens = math.Min(float64(s.limit), s.tokens+s.refill*float64(boundaries))
+			s.tokens = math.Min(float64(s.limit), s.tokens+s.refill*s.period.Seconds()*float64(boundaries))
 		}
 	} else {
 		s.tokens = math.Min(float64(s.limit), s.tokens+s.refill*now.Sub(s.last).Seconds())
@@ -72,10 +85,10 @@ func (s *simBucket) serve(now time.Time) management.Response {
 	remaining := int(math.Floor(s.tokens + 1e-9))
 	var reset time.Time
 	switch {
-	case s.step:
-		reset = time.Unix(now.Unix()+1, 0)
 	case s.tokens >= float64(s.limit):
 		reset = time.Unix(now.Unix(), 0)
+	case s.step:
+		reset = time.Unix(time.Unix(0, (s.stepOf(now)+1)*int64(s.period)).Unix(), 0)
 	default:
 		next := now.Add(time.Duration((float64(remaining+1) - s.tokens) / s.refill * 1e9))
 		if s.resetCeil && next.Nanosecond() != 0 {
@@ -86,10 +99,23 @@ func (s *simBucket) serve(now time.Time) management.Response {
 	}
 	s.served = append(s.served, served{at: now, ok: ok, remaining: remaining, reset: reset})
 	resp := management.Response{StatusCode: 204, RateLimit: management.RateLimit{
-		Present: true, Limit: s.limit, Remaining: remaining, Reset: reset,
-	}}
+		Present: true, Limit: s.limit, Remaining: remaining, Reset: reset.Add(s.skew),
+	}, Date: time.Unix(now.Add(s.skew).Unix(), 0)}
 	if !ok {
 		resp.StatusCode = 429
+	}
+	switch s.headers {
+	case "none":
+		resp.RateLimit = management.RateLimit{}
+	case "retry-after":
+		resp.RateLimit = management.RateLimit{}
+		if !ok {
+			wait := (1 - s.tokens) / s.refill
+			if s.step {
+				wait = time.Unix(0, (s.stepOf(now)+1)*int64(s.period)).Sub(now).Seconds()
+			}
+			resp.RetryAfter = time.Duration(math.Max(1, math.Ceil(wait))) * time.Second
+		}
 	}
 	return resp
 }
@@ -140,6 +166,32 @@ type scenario struct {
 	// otherRate is another client of the same tenant, sending that many
 	// requests a second regardless; its 429s are counted in otherLimited.
 	otherRate float64
+	period    time.Duration // see simBucket
+	headers   string
+	skew      time.Duration
+	// instances is how many Pacers (rolesweep processes) share the tenant,
+	// each with its own workers and requests (default 1).
+	instances int
+}
+
+// usable is the rate and first burst the run may have of the tenant: the
+// refill (a stepped bucket cannot deliver more than its limit a step) less
+// a neighbour's use, and the burst less the reserve.
+func (sc scenario) usable() (rate, burst float64) {
+	rate = sc.refill
+	if sc.step {
+		period := sc.period
+		if period == 0 {
+			period = time.Second
+		}
+		rate = math.Min(rate, float64(sc.limit)/period.Seconds())
+	}
+	rate -= sc.otherRate
+	reserve := 0.0
+	if sc.cfg.Reserve > 0 {
+		reserve = math.Min(math.Ceil(sc.cfg.Reserve*float64(sc.limit)-1e-9), float64(sc.limit-1))
+	}
+	return rate, float64(sc.limit) - reserve
 }
 
 type simResult struct {
@@ -194,7 +246,8 @@ func runScenario(t *testing.T, sc scenario) simResult {
 		time.Sleep(370 * time.Millisecond)
 		start := time.Now()
 		tenant := newSimBucket(sc.limit, sc.refill, sc.step, start)
-		tenant.resetCeil = sc.resetCeil
+		tenant.resetCeil, tenant.period, tenant.headers, tenant.skew = sc.resetCeil, sc.period, sc.headers, sc.skew
+		instances := max(sc.instances, 1)
 		link := &simLink{rtt: sc.rtt, jitter: 0.2, rng: rand.New(rand.NewPCG(7, 11))}
 		cfg := sc.cfg
 		if cfg.Seed == 0 {
@@ -203,16 +256,19 @@ func runScenario(t *testing.T, sc scenario) simResult {
 		if cfg.MaxRetries == 0 {
 			cfg.MaxRetries = 5
 		}
-		rate := sc.refill
-		if sc.step {
-			rate = math.Min(rate, float64(sc.limit))
-		}
-		res.ideal = time.Duration(float64(sc.requests-sc.limit) / rate * 1e9)
+		rate, burst := sc.usable()
+		res.ideal = time.Duration((float64(sc.requests*instances) - burst) / rate * 1e9)
 		// A watchdog in simulated time: a pacer that stalls fails the
 		// test instead of hanging it.
 		ctx, cancel := context.WithTimeout(context.Background(), 20*res.ideal+time.Minute)
 		defer cancel()
-		p := New(cfg)
+		pacers := make([]*Pacer, instances)
+		for i := range pacers {
+			c := cfg
+			c.Seed += int64(i)
+			pacers[i] = New(c)
+		}
+		p := pacers[0]
 		if sc.trace {
 			p.trace = func(now float64, seq int64, resp management.Response, b *bucket) {
 				fmt.Printf("t=%8.3f seq=%4d st=%d rem=%2d reset=%d | anchor=%d unseen=%.0f open=%d rate=%.2f per=%.1f step=%v cont=%v votes=%.1f runs=%d ow=%.3f\n",
@@ -249,44 +305,54 @@ func runScenario(t *testing.T, sc scenario) simResult {
 			res.learnedAt5s = learned
 			mu.Unlock()
 		}()
-		jobs := make(chan int)
 		var wg sync.WaitGroup
-		for range sc.workers {
-			wg.Add(1)
+		var feeders sync.WaitGroup
+		for _, p := range pacers {
+			jobs := make(chan int)
+			feeders.Add(1)
 			go func() {
-				defer wg.Done()
-				for range jobs {
-					out := p.Call(ctx, func(ctx context.Context) (management.Response, error) {
-						mu.Lock()
-						res.sends = append(res.sends, time.Now())
-						mu.Unlock()
-						up, down := link.oneWay(), link.oneWay()
-						if sc.serveAtEnd {
-							up, down = up+down, 0
-						}
-						time.Sleep(up)
-						resp := tenant.serve(time.Now())
-						time.Sleep(down)
-						if resp.StatusCode == 429 {
-							mu.Lock()
-							res.answers = append(res.answers, answerRec{at: time.Now(), reset: resp.RateLimit.Reset})
-							mu.Unlock()
-							return resp, &management.APIError{StatusCode: 429, ErrorText: "Too Many Requests", Response: resp}
-						}
-						return resp, nil
-					})
-					if out.Err != nil {
-						mu.Lock()
-						res.failed++
-						mu.Unlock()
-					}
+				defer feeders.Done()
+				for i := range sc.requests {
+					jobs <- i
 				}
+				close(jobs)
 			}()
+			for range sc.workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range jobs {
+						out := p.Call(ctx, func(ctx context.Context) (management.Response, error) {
+							mu.Lock()
+							res.sends = append(res.sends, time.Now())
+							mu.Unlock()
+							up, down := link.oneWay(), link.oneWay()
+							if sc.serveAtEnd {
+								up, down = up+down, 0
+							}
+							time.Sleep(up)
+							resp := tenant.serve(time.Now())
+							time.Sleep(down)
+							if resp.StatusCode == 429 {
+								mu.Lock()
+								if resp.RateLimit.Present && sc.skew == 0 && instances == 1 {
+									res.answers = append(res.answers, answerRec{at: time.Now(), reset: resp.RateLimit.Reset})
+								}
+								mu.Unlock()
+								return resp, &management.APIError{StatusCode: 429, ErrorText: "Too Many Requests", Response: resp}
+							}
+							return resp, nil
+						})
+						if out.Err != nil {
+							mu.Lock()
+							res.failed++
+							mu.Unlock()
+						}
+					}
+				}()
+			}
 		}
-		for i := range sc.requests {
-			jobs <- i
-		}
-		close(jobs)
+		feeders.Wait()
 		wg.Wait()
 		close(otherDone)
 		res.elapsed = time.Since(start)
