@@ -142,6 +142,9 @@ const (
 	// probeCeiling (seconds) is the longest the model may hold back a lone
 	// request while nothing is in flight before one probe asks the tenant.
 	probeCeiling = 1.5
+	// burstShare is the part of the visible surplus left for the next
+	// round trip (see admitLocked).
+	burstShare = 0.5
 )
 
 // Outcome is what a Call did.
@@ -557,10 +560,24 @@ func (p *Pacer) admitLocked(now float64) (at float64, spared bool) {
 		return at, false
 	}
 	need := 1 + p.reserveTokens()
-	if seen := b.seen(); seen >= need {
-		return at, seen >= need+1 // tokens the answers showed: certain
+	// Of the tokens the latest answer showed beyond the need, take half
+	// before the next answers show what is left: another client (a second
+	// rolesweep) who saw the same tokens takes its half too, instead of
+	// both taking all and meeting 429s. Tokens left in a bucket that is not
+	// full lose no refill, so this costs a round trip or two of the first
+	// burst, not throughput.
+	// A bucket that refills in under two seconds loses more refill to
+	// that than the sharing is worth, and so does the first burst, before
+	// any refill is known (sharing it costs a fast bucket a second in
+	// simulation): they take all.
+	share := math.Max(0, float64(b.anchor.rem)-need) * burstShare
+	if r := b.learnedRate(); r <= 0 || float64(b.limit)/r < 2 {
+		share = 0
 	}
-	if ok, spare := b.fits(at, need); ok {
+	if seen := b.seen(); seen >= need+share {
+		return at, seen >= need+share+1 // tokens the answers showed: certain
+	}
+	if ok, spare := b.fits(at, need+share); ok {
 		return at, spare
 	}
 	next := b.nextAt(at, need)
