@@ -302,11 +302,11 @@ func (p *Pacer) Call(ctx context.Context, attempt func(ctx context.Context) (man
 		if out.Unsent && !notApplied(resp, err) {
 			out.Unsent = false
 		}
-		if err != nil && ctx.Err() != nil {
-			return p.ended(out, context.Cause(ctx))
-		}
 		if out.Class == RateLimited {
 			out.RateLimited++
+		}
+		if err != nil && ctx.Err() != nil {
+			return p.ended(out, context.Cause(ctx))
 		}
 		if gone != nil {
 			out.Class, out.Err = Unreachable, gone
