@@ -173,4 +173,3 @@ func TestBlindModeSpreadsRestarts(t *testing.T) {
 		assert.GreaterOrEqual(t, starts[i].Sub(starts[i-1]), 150*time.Millisecond, "spaced by the blind rate")
 	}
 }
-
