@@ -569,9 +569,10 @@ func (p *Pacer) admitLocked(now float64) (at float64, spared bool) {
 	// A bucket that refills in under two seconds loses more refill to
 	// that than the sharing is worth, and so does the first burst, before
 	// any refill is known (sharing it costs a fast bucket a second in
-	// simulation): they take all.
+	// simulation): they take all, unless another client was seen spending
+	// the bucket from the start.
 	share := math.Max(0, float64(b.anchor.rem)-need) * burstShare
-	if r := b.learnedRate(); r <= 0 || float64(b.limit)/r < 2 {
+	if r := b.learnedRate(); (r <= 0 && !b.contended) || (r > 0 && float64(b.limit)/r < 2) {
 		share = 0
 	}
 	if seen := b.seen(); seen >= need+share {

@@ -34,12 +34,13 @@ func sharedRows() []scenario {
 
 // known429Gaps are the rows (by name without the latency) whose 429 share
 // is still above the 2% target, at the share measured, rounded up: two
-// instances both take the first burst, whose refill neither knows yet;
-// steps off whole seconds are learned as a continuous refill.
+// instances both take much of the first burst, whose refill neither knows
+// yet; steps off whole seconds cost the 429s that show the steps are not
+// at the reset seconds (at 200 ms; none at 20 ms).
 var known429Gaps = map[string]float64{
 	"two-instances-50/16-continuous": 0.08,
-	"two-instances-50/16-step":       0.08,
-	"off-grid-24-per-1.5s":           0.17,
+	"two-instances-50/16-step":       0.04,
+	"off-grid-24-per-1.5s":           0.04,
 }
 
 // blindRows are tenants whose headers cannot be trusted: none at all, 429
