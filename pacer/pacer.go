@@ -581,7 +581,7 @@ func (p *Pacer) admitLocked(now float64) (at float64, spared bool) {
 	if ok, spare := b.fits(at, need+share); ok {
 		return at, spare
 	}
-	next := b.nextAt(at, need)
+	next := b.nextAt(at, need+share)
 	if len(b.open) == 0 && next-at > probeCeiling && b.limit > 1 {
 		// The model would wait far longer than the refill it has seen
 		// could need (an estimate collapsed while others drained the

@@ -125,11 +125,17 @@ func runPacingRow(b *testing.B, row pacingRow) {
 					return
 				case <-tick.C:
 				}
-				_, resp, _ := nc.Roles(context.Background(), "", 0, 1)
-				neighbourSent.Add(1)
-				if resp.StatusCode == http.StatusTooManyRequests {
-					neighbour429.Add(1)
-				}
+				// Each request on its own: the neighbour keeps its pace
+				// whatever the latency.
+				nwg.Add(1)
+				go func() {
+					defer nwg.Done()
+					_, resp, _ := nc.Roles(context.Background(), "", 0, 1)
+					neighbourSent.Add(1)
+					if resp.StatusCode == http.StatusTooManyRequests {
+						neighbour429.Add(1)
+					}
+				}()
 			}
 		}()
 	}
