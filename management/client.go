@@ -31,8 +31,10 @@ const maxDrainBytes = 64 << 10
 const defaultUserAgent = "rolesweep"
 
 // Client calls the Auth0 Management API v2. It is safe for concurrent use.
-// Each method makes exactly one HTTP request, plus, with client credentials,
-// at most one token fetch and one repeat of the request after a 401.
+// Each method makes exactly one API request, plus, with client credentials,
+// a wait on the one shared token fetch (itself at most DefaultTokenTries
+// token requests, whoever waits on it) and one repeat of the request after a
+// 401.
 type Client struct {
 	base      *url.URL
 	http      *http.Client
@@ -58,13 +60,26 @@ type Client struct {
 	// asked again on every call.
 	retryAt  time.Time
 	renewals int
+
+	// The shared token fetch's own budget: tries, each bounded by
+	// tokenTryTimeout, with capped exponential backoff and jitter between
+	// them. After a fetch ran out of tries, unavailable is returned to every
+	// caller until unavailableUntil, without asking the endpoint again.
+	tokenTries       int
+	tokenTryTimeout  time.Duration
+	tokenBackoff     time.Duration
+	tokenBackoffMax  time.Duration
+	tokenFailureHold time.Duration
+	tokenFetchBudget time.Duration
+	unavailable      error
+	unavailableUntil time.Time
 }
 
 // New checks cfg and returns a client. A *ConfigError says what is wrong:
 // the domain is required, and exactly one way to authenticate (APIToken, or
 // both ClientID and ClientSecret).
 func New(cfg Config) (*Client, error) {
-	base, err := BaseURL(cfg.Domain)
+	base, err := baseURL(cfg.Domain)
 	if err != nil {
 		return nil, err
 	}
@@ -73,22 +88,22 @@ func New(cfg Config) (*Client, error) {
 	secret := strings.TrimSpace(cfg.ClientSecret)
 	switch {
 	case token != "" && (id != "" || secret != ""):
-		return nil, &ConfigError{Field: "--api-token", Message: "cannot be combined with --client-id/--client-secret; give one way to authenticate"}
+		return nil, &ConfigError{Field: "api_token", Message: "cannot be combined with client_id/client_secret; give one way to authenticate"}
 	case token == "" && id == "" && secret == "":
-		return nil, &ConfigError{Field: "--api-token", Message: "credentials are required: --api-token, or --client-id and --client-secret"}
+		return nil, &ConfigError{Field: "api_token", Message: "credentials are required: api_token, or client_id and client_secret"}
 	case token == "" && id == "":
-		return nil, &ConfigError{Field: "--client-id", Message: "is required with --client-secret"}
+		return nil, &ConfigError{Field: "client_id", Message: "is required with client_secret"}
 	case token == "" && secret == "":
-		return nil, &ConfigError{Field: "--client-secret", Message: "is required with --client-id"}
+		return nil, &ConfigError{Field: "client_secret", Message: "is required with client_id"}
 	}
 	if token != "" && hasSpaceOrControl(token) {
-		return nil, &ConfigError{Field: "--api-token", Message: "contains spaces or control characters; is it a Management API access token?"}
+		return nil, &ConfigError{Field: "api_token", Message: "contains spaces or control characters; is it a Management API access token?"}
 	}
 	if hasControl(id) {
-		return nil, &ConfigError{Field: "--client-id", Message: "contains control characters"}
+		return nil, &ConfigError{Field: "client_id", Message: "contains control characters"}
 	}
 	if cfg.RenewBefore < 0 {
-		return nil, &ConfigError{Field: "RenewBefore", Message: "must not be negative"}
+		return nil, &ConfigError{Field: "renew_before", Message: "must not be negative"}
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
@@ -110,6 +125,13 @@ func New(cfg Config) (*Client, error) {
 		staticToken: token,
 		renewBefore: renewBefore,
 		now:         time.Now,
+
+		tokenTries:       DefaultTokenTries,
+		tokenTryTimeout:  DefaultTokenTryTimeout,
+		tokenBackoff:     500 * time.Millisecond,
+		tokenBackoffMax:  8 * time.Second,
+		tokenFailureHold: 30 * time.Second,
+		tokenFetchBudget: DefaultTokenFetchBudget,
 	}
 	if token == "" {
 		c.credentials = &clientcredentials.Config{
@@ -185,21 +207,9 @@ func (t headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return t.base.RoundTrip(r)
 }
 
-// BaseURL is the tenant's base URL, e.g. https://acme.eu.auth0.com.
-func (c *Client) BaseURL() *url.URL {
-	u := *c.base
-	return &u
-}
-
-// Domain is the tenant's host[:port] as shown in reports.
+// Domain is the tenant's host[:port] as shown in reports; it is what
+// CanonicalDomain returns for the configured domain.
 func (c *Client) Domain() string { return c.base.Host }
-
-// Renewals is how many access tokens were fetched with client credentials.
-func (c *Client) Renewals() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.renewals
-}
 
 // String describes the client without its credentials.
 func (c *Client) String() string {
@@ -336,7 +346,7 @@ func checkID(what, id string) error {
 
 func rolesBody(roleIDs []string) ([]byte, error) {
 	if len(roleIDs) == 0 {
-		return nil, invalidArgument("no role ids to remove")
+		return nil, invalidArgument("no role ids")
 	}
 	for i, id := range roleIDs {
 		if id == "" {
@@ -424,11 +434,11 @@ func (c *Client) do(ctx context.Context, method string, u *url.URL, body []byte,
 		// A removal succeeded with its status; a broken body does not undo it.
 		return resp, nil
 	}
-	if readErr != nil {
-		return resp, fmt.Errorf("management: %s %s: reading the response: %w", method, u.Path, readErr)
+	if readErr == nil {
+		readErr = decode(data)
 	}
-	if err := decode(data); err != nil {
-		return resp, fmt.Errorf("management: %s %s: %d response: %w", method, u.Path, resp.StatusCode, err)
+	if readErr != nil {
+		return resp, c.decodeError(method, u, resp, data, token, readErr)
 	}
 	return resp, nil
 }
@@ -456,7 +466,11 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
-		return Response{}, nil, nil, err
+		if ctx.Err() != nil {
+			// The caller gave up; that is not the tenant's fault.
+			return Response{}, nil, nil, err
+		}
+		return Response{}, nil, nil, networkError(c.base.Host, err)
 	}
 	defer closeBody(res.Body)
 	resp = responseOf(res, c.now())
@@ -471,6 +485,17 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 func closeBody(b io.ReadCloser) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(b, maxDrainBytes))
 	_ = b.Close()
+}
+
+// decodeError quotes a short, redacted prefix of a 2xx body that could not
+// be read. Redacting before cutting keeps half a token out of the prefix.
+func (c *Client) decodeError(method string, u *url.URL, resp Response, data []byte, token string, err error) *DecodeError {
+	clean := append(newRedactor(token), c.redact...)
+	prefix := []byte(clean.clean(string(data)))
+	if len(prefix) > maxDecodePrefix {
+		prefix = prefix[:maxDecodePrefix]
+	}
+	return &DecodeError{Method: method, Endpoint: u.Path, StatusCode: resp.StatusCode, Prefix: excerpt(prefix), Err: err}
 }
 
 // apiError builds the error for a non-2xx answer: Auth0's JSON shape when

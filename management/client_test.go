@@ -446,9 +446,9 @@ func TestUsersByEmailShapes(t *testing.T) {
 		want       []User
 		wantErr    string
 	}{
-		{name: "array", body: `[{"user_id":"auth0|1","email":"a@x"},{"user_id":"samlp|2","email":"a@x"}]`, want: []User{{"auth0|1", "a@x"}, {"samlp|2", "a@x"}}},
+		{name: "array", body: `[{"user_id":"auth0|1","email":"a@x"},{"user_id":"samlp|2","email":"a@x"}]`, want: []User{{UserID: "auth0|1", Email: "a@x"}, {UserID: "samlp|2", Email: "a@x"}}},
 		{name: "empty array", body: `[]`, want: []User{}},
-		{name: "object form", body: `{"users":[{"user_id":"auth0|1","email":"a@x"}],"total":1}`, want: []User{{"auth0|1", "a@x"}}},
+		{name: "object form", body: `{"users":[{"user_id":"auth0|1","email":"a@x"}],"total":1}`, want: []User{{UserID: "auth0|1", Email: "a@x"}}},
 		{name: "object without users", body: `{"total":0}`, wantErr: `no "users" list`},
 		{name: "not JSON", body: `<html>`, wantErr: "decoding users"},
 	}

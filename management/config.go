@@ -82,8 +82,10 @@ func (c Config) MarshalJSON() ([]byte, error) {
 	return json.Marshal(s)
 }
 
-// ConfigError is an unusable configuration value. Field names the flag the
-// value comes from; the message never contains a secret.
+// ConfigError is an unusable configuration value. Field names the Config
+// field in snake case ("domain", "api_token", "client_id", "client_secret",
+// "renew_before"), not a flag: the CLI maps fields to its flags. The message
+// never contains a secret.
 type ConfigError struct {
 	Field   string
 	Message string
@@ -97,16 +99,29 @@ func (e *ConfigError) Error() string {
 }
 
 func domainError(format string, args ...any) *ConfigError {
-	return &ConfigError{Field: "--domain", Message: fmt.Sprintf(format, args...)}
+	return &ConfigError{Field: "domain", Message: fmt.Sprintf(format, args...)}
 }
 
-// BaseURL applies the contract's domain rules: bare host or host:port →
+// CanonicalDomain is the tenant's host[:port], lower case, as Client.Domain
+// reports it for a Config.Domain of s: "ACME.eu.auth0.com",
+// "https://acme.eu.auth0.com/" and "acme.eu.auth0.com" all give
+// "acme.eu.auth0.com". Journals and plans compare tenants with it. A refused
+// domain is a *ConfigError with Field "domain".
+func CanonicalDomain(s string) (string, error) {
+	u, err := baseURL(s)
+	if err != nil {
+		return "", err
+	}
+	return u.Host, nil
+}
+
+// baseURL applies the contract's domain rules: bare host or host:port →
 // https; a full URL keeps its scheme; http:// only for loopback hosts
 // (127.0.0.0/8, ::1, localhost), anything else refused; no path other than ""
 // or "/"; no userinfo, query or fragment. It returns a *ConfigError on
 // refusal. The messages quote the host at most, never the whole input, which
 // might carry a password or a token.
-func BaseURL(domain string) (*url.URL, error) {
+func baseURL(domain string) (*url.URL, error) {
 	s := strings.TrimSpace(domain)
 	if s == "" {
 		return nil, domainError("is required: the tenant's domain, e.g. acme.eu.auth0.com")
@@ -124,7 +139,7 @@ func BaseURL(domain string) (*url.URL, error) {
 		return nil, domainError("is neither a host name nor a URL; expected e.g. acme.eu.auth0.com or https://acme.eu.auth0.com")
 	}
 	if u.User != nil {
-		return nil, domainError("must not contain user information (user:password@); credentials go in --client-id/--client-secret or --api-token")
+		return nil, domainError("must not contain user information (user:password@); credentials go in client_id/client_secret or api_token")
 	}
 	if u.Scheme != "https" && u.Scheme != "http" {
 		return nil, domainError("scheme %q is not supported; use https:// (http:// only for loopback hosts)", truncate(u.Scheme, 20))

@@ -30,12 +30,12 @@ func TestBaseURLAccepts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.domain, func(t *testing.T) {
-			u, err := BaseURL(tt.domain)
+			u, err := baseURL(tt.domain)
 			if err != nil {
-				t.Fatalf("BaseURL(%q): %v", tt.domain, err)
+				t.Fatalf("baseURL(%q): %v", tt.domain, err)
 			}
 			if u.String() != tt.want {
-				t.Errorf("BaseURL(%q) = %s, want %s", tt.domain, u, tt.want)
+				t.Errorf("baseURL(%q) = %s, want %s", tt.domain, u, tt.want)
 			}
 			if u.Host != tt.host {
 				t.Errorf("host = %q, want %q", u.Host, tt.host)
@@ -44,8 +44,8 @@ func TestBaseURLAccepts(t *testing.T) {
 			if err != nil {
 				t.Fatalf("New: %v", err)
 			}
-			if c.Domain() != tt.host || c.BaseURL().String() != tt.want {
-				t.Errorf("client domain %q base %s, want %q %s", c.Domain(), c.BaseURL(), tt.host, tt.want)
+			if c.Domain() != tt.host || c.base.String() != tt.want {
+				t.Errorf("client domain %q base %s, want %q %s", c.Domain(), c.base, tt.host, tt.want)
 			}
 		})
 	}
@@ -84,16 +84,16 @@ func TestBaseURLRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.domain, func(t *testing.T) {
-			u, err := BaseURL(tt.domain)
+			u, err := baseURL(tt.domain)
 			if err == nil {
-				t.Fatalf("BaseURL(%q) = %s, want an error", tt.domain, u)
+				t.Fatalf("baseURL(%q) = %s, want an error", tt.domain, u)
 			}
 			var ce *ConfigError
 			if !errors.As(err, &ce) {
 				t.Fatalf("error %T %v is not a *ConfigError", err, err)
 			}
-			if ce.Field != "--domain" || !strings.HasPrefix(err.Error(), "--domain: ") {
-				t.Errorf("error %q does not name --domain", err)
+			if ce.Field != "domain" || !strings.HasPrefix(err.Error(), "domain: ") {
+				t.Errorf("error %q does not name domain", err)
 			}
 			if !strings.Contains(err.Error(), tt.contains) {
 				t.Errorf("error %q does not say %q", err, tt.contains)
@@ -116,17 +116,17 @@ func TestNewValidatesCredentials(t *testing.T) {
 		field string
 		says  string
 	}{
-		{"no credentials", Config{Domain: domain}, "--api-token", "credentials are required"},
-		{"token and client id", Config{Domain: domain, APIToken: testToken, ClientID: testClientID}, "--api-token", "cannot be combined"},
-		{"token and secret", Config{Domain: domain, APIToken: testToken, ClientSecret: testSecret}, "--api-token", "cannot be combined"},
-		{"all three", Config{Domain: domain, APIToken: testToken, ClientID: testClientID, ClientSecret: testSecret}, "--api-token", "cannot be combined"},
-		{"id without secret", Config{Domain: domain, ClientID: testClientID}, "--client-secret", "is required with --client-id"},
-		{"secret without id", Config{Domain: domain, ClientSecret: testSecret}, "--client-id", "is required with --client-secret"},
-		{"blank secret", Config{Domain: domain, ClientID: testClientID, ClientSecret: "  "}, "--client-secret", "is required"},
-		{"token with inner space", Config{Domain: domain, APIToken: "tok DO-NOT-LEAK"}, "--api-token", "spaces or control characters"},
-		{"token with newline", Config{Domain: domain, APIToken: "tok\nDO-NOT-LEAK"}, "--api-token", "spaces or control characters"},
-		{"negative RenewBefore", Config{Domain: domain, ClientID: testClientID, ClientSecret: testSecret, RenewBefore: -time.Second}, "RenewBefore", "negative"},
-		{"no domain", Config{APIToken: testToken}, "--domain", "is required"},
+		{"no credentials", Config{Domain: domain}, "api_token", "credentials are required"},
+		{"token and client id", Config{Domain: domain, APIToken: testToken, ClientID: testClientID}, "api_token", "cannot be combined"},
+		{"token and secret", Config{Domain: domain, APIToken: testToken, ClientSecret: testSecret}, "api_token", "cannot be combined"},
+		{"all three", Config{Domain: domain, APIToken: testToken, ClientID: testClientID, ClientSecret: testSecret}, "api_token", "cannot be combined"},
+		{"id without secret", Config{Domain: domain, ClientID: testClientID}, "client_secret", "is required with client_id"},
+		{"secret without id", Config{Domain: domain, ClientSecret: testSecret}, "client_id", "is required with client_secret"},
+		{"blank secret", Config{Domain: domain, ClientID: testClientID, ClientSecret: "  "}, "client_secret", "is required"},
+		{"token with inner space", Config{Domain: domain, APIToken: "tok DO-NOT-LEAK"}, "api_token", "spaces or control characters"},
+		{"token with newline", Config{Domain: domain, APIToken: "tok\nDO-NOT-LEAK"}, "api_token", "spaces or control characters"},
+		{"negative RenewBefore", Config{Domain: domain, ClientID: testClientID, ClientSecret: testSecret, RenewBefore: -time.Second}, "renew_before", "negative"},
+		{"no domain", Config{APIToken: testToken}, "domain", "is required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

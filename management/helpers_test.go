@@ -120,3 +120,16 @@ func (f *fakeClock) Advance(d time.Duration) {
 	defer f.mu.Unlock()
 	f.now = f.now.Add(d)
 }
+
+// renewalCount is how many access tokens c fetched with client credentials.
+func renewalCount(c *Client) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.renewals
+}
+
+// fastTokenRetries keeps the token fetch's backoff in milliseconds.
+func fastTokenRetries(c *Client) {
+	c.tokenBackoff = time.Millisecond
+	c.tokenBackoffMax = 4 * time.Millisecond
+}

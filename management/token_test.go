@@ -12,6 +12,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func issuedToken(n int) string { return fmt.Sprintf("issued-%d-DO-NOT-LEAK", n) }
@@ -86,6 +89,7 @@ func newCredentialsClient(t *testing.T, ft *fakeTenant, renewBefore time.Duratio
 	if clock != nil {
 		c.now = clock.Now
 	}
+	fastTokenRetries(c)
 	return c
 }
 
@@ -129,8 +133,8 @@ func TestTokenRequestForm(t *testing.T) {
 	if got := seen[1].Header.Get("Authorization"); got != "Bearer "+issuedToken(1) {
 		t.Errorf("API Authorization = %q", got)
 	}
-	if c.Renewals() != 1 {
-		t.Errorf("Renewals = %d, want 1", c.Renewals())
+	if renewalCount(c) != 1 {
+		t.Errorf("Renewals = %d, want 1", renewalCount(c))
 	}
 }
 
@@ -142,8 +146,8 @@ func TestTokenIsCached(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if ft.tokenRequests() != 1 || c.Renewals() != 1 {
-		t.Errorf("25 calls made %d token requests (%d renewals), want 1", ft.tokenRequests(), c.Renewals())
+	if ft.tokenRequests() != 1 || renewalCount(c) != 1 {
+		t.Errorf("25 calls made %d token requests (%d renewals), want 1", ft.tokenRequests(), renewalCount(c))
 	}
 	for _, tok := range ft.usedTokens() {
 		if tok != issuedToken(1) {
@@ -189,7 +193,7 @@ func TestTokenRenewedBeforeExpiry(t *testing.T) {
 			if err := listRoles(c); err != nil {
 				t.Fatal(err)
 			}
-			if ft.tokenRequests() != 2 || c.Renewals() != 2 {
+			if ft.tokenRequests() != 2 || renewalCount(c) != 2 {
 				t.Fatalf("not renewed after %s (%d token requests)", clock.Now().Sub(start), ft.tokenRequests())
 			}
 			used := ft.usedTokens()
@@ -245,8 +249,8 @@ func TestRenewOn401ThenSuccess(t *testing.T) {
 	if err != nil || resp.StatusCode != 204 {
 		t.Fatalf("resp %+v err %v, want 204", resp, err)
 	}
-	if ft.tokenRequests() != 2 || c.Renewals() != 2 {
-		t.Errorf("token requests %d renewals %d, want 2", ft.tokenRequests(), c.Renewals())
+	if ft.tokenRequests() != 2 || renewalCount(c) != 2 {
+		t.Errorf("token requests %d renewals %d, want 2", ft.tokenRequests(), renewalCount(c))
 	}
 	var deletes []seenRequest
 	for _, s := range ft.seen() {
@@ -298,8 +302,8 @@ func TestStaticToken401IsNotRetried(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 401 {
 		t.Fatalf("err %v", err)
 	}
-	if n := len(srv.seen()); n != 1 || c.Renewals() != 0 {
-		t.Errorf("requests %d renewals %d, want 1 and 0", n, c.Renewals())
+	if n := len(srv.seen()); n != 1 || renewalCount(c) != 0 {
+		t.Errorf("requests %d renewals %d, want 1 and 0", n, renewalCount(c))
 	}
 }
 
@@ -333,7 +337,7 @@ func TestConcurrentCallersShareOneFetch(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if ft.tokenRequests() != 1 || c.Renewals() != 1 {
+	if ft.tokenRequests() != 1 || renewalCount(c) != 1 {
 		t.Errorf("%d callers made %d token requests, want 1", callers, ft.tokenRequests())
 	}
 	for _, tok := range ft.usedTokens() {
@@ -383,7 +387,7 @@ func TestConcurrent401sRenewOnce(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if ft.tokenRequests() != 2 || c.Renewals() != 2 {
+	if ft.tokenRequests() != 2 || renewalCount(c) != 2 {
 		t.Errorf("token requests = %d, want 2 (first fetch + one shared renewal)", ft.tokenRequests())
 	}
 	if n := len(ft.usedTokens()); n != 2*callers {
@@ -419,8 +423,8 @@ func TestTokenEndpointRefusesCredentials(t *testing.T) {
 	if n := len(ft.usedTokens()); n != 0 {
 		t.Errorf("API called %d times without a token", n)
 	}
-	if c.Renewals() != 0 {
-		t.Errorf("Renewals = %d after a failure", c.Renewals())
+	if renewalCount(c) != 0 {
+		t.Errorf("Renewals = %d after a failure", renewalCount(c))
 	}
 	// The oauth2 package must not have probed with a second style.
 	if ft.tokenRequests() != 1 {
@@ -457,12 +461,11 @@ func TestTokenEndpointHTMLErrorIsSanitised(t *testing.T) {
 	}
 	c := newCredentialsClient(t, ft, 0, nil)
 	err := listRoles(c)
-	var te *TokenError
-	if !errors.As(err, &te) || te.StatusCode != 500 || te.ErrorCode != "" {
+	if !errors.Is(err, ErrTokenUnavailable) {
 		t.Fatalf("err %v", err)
 	}
-	if !strings.Contains(te.Description, "<h1>500</h1>") || !strings.Contains(te.Description, redacted) {
-		t.Errorf("Description = %q", te.Description)
+	if !strings.Contains(err.Error(), "<h1>500</h1>") || !strings.Contains(err.Error(), redacted) {
+		t.Errorf("err = %q", err)
 	}
 	assertNoSecret(t, err)
 }
@@ -486,9 +489,11 @@ func TestTokenEndpointUnreachable(t *testing.T) {
 	ft.Close()
 	resp, err := c.RemoveUserRoles(context.Background(), "auth0|x", []string{"rol_1"})
 	var te *TokenError
-	var urlErr *url.Error
-	if err == nil || errors.As(err, &te) || !errors.As(err, &urlErr) || resp != (Response{}) {
-		t.Fatalf("err %T %v resp %+v, want a wrapped *url.Error", err, err, resp)
+	if !errors.Is(err, ErrTokenUnavailable) || !IsNetwork(err) || errors.As(err, &te) || resp != (Response{}) {
+		t.Fatalf("err %T %v resp %+v, want ErrTokenUnavailable over a network error", err, err, resp)
+	}
+	if ft.tokenRequests() != 0 {
+		t.Errorf("a closed server saw %d token requests", ft.tokenRequests())
 	}
 	if !strings.Contains(err.Error(), "/oauth/token") {
 		t.Errorf("err %q does not say which endpoint", err)
@@ -510,6 +515,7 @@ func TestFailedEarlyRenewalKeepsValidToken(t *testing.T) {
 	}
 	clock := newFakeClock()
 	c := newCredentialsClient(t, ft, time.Minute, clock)
+	c.tokenTries = 1
 	if err := listRoles(c); err != nil {
 		t.Fatal(err)
 	}
@@ -535,22 +541,21 @@ func TestFailedEarlyRenewalKeepsValidToken(t *testing.T) {
 	}
 	clock.Advance(time.Minute) // past expiry
 	_, resp, err := c.UserRoles(context.Background(), "auth0|x", 0, 50)
-	var te *TokenError
-	if !errors.As(err, &te) || te.StatusCode != 503 || resp.StatusCode != 503 {
+	if !errors.Is(err, ErrTokenUnavailable) || !strings.Contains(err.Error(), "503") || resp.StatusCode != 503 {
 		t.Fatalf("expired token and failing endpoint: err %v resp %+v", err, resp)
 	}
 }
 
-// When the caller that is fetching the token gives up, a waiting caller
-// with a live context fetches for itself instead of failing.
-func TestWaiterSurvivesFetcherCancellation(t *testing.T) {
+// When the caller that started the token fetch gives up, the fetch goes on:
+// a waiting caller gets its token, and nothing is fetched twice.
+func TestFetchOutlivesTheCallerThatStartedIt(t *testing.T) {
 	ft := newFakeTenant(t)
 	firstArrived := make(chan struct{})
+	release := make(chan struct{})
 	ft.issue = func(n int, w http.ResponseWriter, r *http.Request) {
 		if n == 1 {
 			close(firstArrived)
-			<-r.Context().Done() // hold until the fetching caller hangs up
-			return
+			<-release
 		}
 		respond(w, 200, fmt.Sprintf(`{"access_token":%q,"expires_in":86400,"token_type":"Bearer"}`, issuedToken(n)))
 	}
@@ -569,15 +574,120 @@ func TestWaiterSurvivesFetcherCancellation(t *testing.T) {
 	go func() { waiterErr <- listRoles(c) }()
 	<-waiting
 	cancel()
-	if err := <-fetcherErr; !errors.Is(err, context.Canceled) {
-		t.Errorf("fetcher: err %v, want context.Canceled", err)
+	require.ErrorIs(t, <-fetcherErr, context.Canceled)
+	close(release)
+	require.NoError(t, <-waiterErr)
+	assert.Equal(t, 1, ft.tokenRequests())
+	assert.Equal(t, 1, renewalCount(c))
+	assert.Equal(t, []string{issuedToken(1)}, ft.usedTokens())
+}
+
+// A token endpoint slower than the callers' attempt timeout still delivers:
+// the attempts time out, the fetch does not, and the next attempt uses its
+// token.
+func TestSlowTokenEndpointOutlastsAttemptTimeouts(t *testing.T) {
+	ft := newFakeTenant(t)
+	release := make(chan struct{})
+	ft.issue = func(n int, w http.ResponseWriter, r *http.Request) {
+		<-release
+		respond(w, 200, fmt.Sprintf(`{"access_token":%q,"expires_in":86400,"token_type":"Bearer"}`, issuedToken(n)))
 	}
-	if err := <-waiterErr; err != nil {
-		t.Errorf("waiter: %v", err)
+	c := newCredentialsClient(t, ft, 0, newFakeClock())
+	for range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+		_, _, err := c.UserRoles(ctx, "auth0|x", 0, 50)
+		cancel()
+		require.ErrorIs(t, err, context.DeadlineExceeded)
 	}
-	if ft.tokenRequests() != 2 || c.Renewals() != 1 {
-		t.Errorf("token requests %d renewals %d, want 2 and 1", ft.tokenRequests(), c.Renewals())
+	close(release)
+	require.NoError(t, listRoles(c))
+	assert.Equal(t, 1, ft.tokenRequests(), "one fetch served every attempt")
+	assert.Equal(t, []string{issuedToken(1)}, ft.usedTokens())
+}
+
+// A token endpoint that always fails is asked a bounded number of times,
+// however many callers need a token, and each gets ErrTokenUnavailable.
+func TestFailingTokenEndpointIsNotHammered(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		issue func(n int, w http.ResponseWriter, r *http.Request)
+	}{
+		{"500", func(n int, w http.ResponseWriter, r *http.Request) {
+			respond(w, 500, `{"error":"server_error","error_description":"oops"}`)
+		}},
+		{"503 with Retry-After", func(n int, w http.ResponseWriter, r *http.Request) {
+			respond(w, 503, "<html>down</html>", "Retry-After", "3600", "Content-Type", "text/html")
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ft := newFakeTenant(t)
+			ft.issue = tt.issue
+			c := newCredentialsClient(t, ft, 0, newFakeClock())
+			var wg sync.WaitGroup
+			errs := make([]error, 64)
+			for i := range errs {
+				wg.Go(func() { errs[i] = listRoles(c) })
+			}
+			wg.Wait()
+			for range 100 {
+				errs = append(errs, listRoles(c))
+			}
+			for _, err := range errs {
+				require.ErrorIs(t, err, ErrTokenUnavailable)
+				assert.False(t, CredentialsRejected(err))
+				assertNoSecret(t, err)
+			}
+			assert.LessOrEqual(t, ft.tokenRequests(), DefaultTokenTries, "164 callers, one bounded fetch")
+			assert.Empty(t, ft.usedTokens(), "no API request without a token")
+		})
 	}
+}
+
+// The hold on a failed fetch ends: a later caller fetches again.
+func TestTokenUnavailableIsHeldForAWhile(t *testing.T) {
+	ft := newFakeTenant(t)
+	ft.issue = func(n int, w http.ResponseWriter, r *http.Request) {
+		if n <= DefaultTokenTries {
+			respond(w, 502, "bad gateway", "Content-Type", "text/plain")
+			return
+		}
+		respond(w, 200, fmt.Sprintf(`{"access_token":%q,"expires_in":86400}`, issuedToken(n)))
+	}
+	clock := newFakeClock()
+	c := newCredentialsClient(t, ft, 0, clock)
+	require.ErrorIs(t, listRoles(c), ErrTokenUnavailable)
+	clock.Advance(c.tokenFailureHold - time.Second)
+	require.ErrorIs(t, listRoles(c), ErrTokenUnavailable)
+	assert.Equal(t, DefaultTokenTries, ft.tokenRequests())
+	clock.Advance(time.Second)
+	require.NoError(t, listRoles(c))
+	assert.Equal(t, DefaultTokenTries+1, ft.tokenRequests())
+}
+
+// One try that takes longer than tokenTryTimeout is abandoned and tried
+// again; all of them slow ends in ErrTokenUnavailable.
+func TestTokenTryTimeout(t *testing.T) {
+	ft := newFakeTenant(t)
+	ft.issue = func(n int, w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
+	c := newCredentialsClient(t, ft, 0, newFakeClock())
+	c.tokenTryTimeout = 20 * time.Millisecond
+	c.tokenTries = 2
+	err := listRoles(c)
+	require.ErrorIs(t, err, ErrTokenUnavailable)
+	assert.Equal(t, 2, ft.tokenRequests())
+}
+
+// The fetch's overall budget ends it even when tries remain.
+func TestTokenFetchBudget(t *testing.T) {
+	ft := newFakeTenant(t)
+	ft.issue = func(n int, w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
+	c := newCredentialsClient(t, ft, 0, newFakeClock())
+	c.tokenTries = 1000
+	c.tokenFetchBudget = 30 * time.Millisecond
+	err := listRoles(c)
+	require.ErrorIs(t, err, ErrTokenUnavailable)
+	assert.Less(t, ft.tokenRequests(), 1000)
+	assert.GreaterOrEqual(t, ft.tokenRequests(), 1)
 }
 
 // A waiting caller whose own context ends stops waiting.

@@ -1,7 +1,10 @@
 // Package management is a small client for the parts of the Auth0 Management
 // API v2 that rolesweep uses. It knows nothing of plans, pacing or reports:
-// each method makes exactly one HTTP request (plus at most one token renewal
-// on a 401) and reports the tenant's answer, rate-limit headers included.
+// each method makes exactly one API request (plus at most one token renewal,
+// shared by every caller, and one repeat on a 401) and reports the tenant's
+// answer, rate-limit headers included. Failures are typed: *APIError,
+// *TokenError, *NetworkError, *DecodeError, ErrTokenUnavailable,
+// ErrInvalidArgument, *ConfigError.
 package management
 
 import (
@@ -72,4 +75,24 @@ type RolesPage struct {
 type User struct {
 	UserID string `json:"user_id"`
 	Email  string `json:"email"`
+	Name   string `json:"name"`
+}
+
+// UsersPage is one page of a page-based users listing (a role's holders).
+type UsersPage struct {
+	Users []User `json:"users"`
+	Start int    `json:"start"`
+	Limit int    `json:"limit"`
+	Total int    `json:"total"`
+
+	// TotalKnown is false when the tenant answered without totals (a bare
+	// array); Total is then synthesised as for RolesPage.
+	TotalKnown bool `json:"-"`
+}
+
+// CheckpointPage is one page of a checkpoint-paged users listing. Next is
+// the "from" of the following page; it is empty on the last page.
+type CheckpointPage struct {
+	Users []User `json:"users"`
+	Next  string `json:"next"`
 }
