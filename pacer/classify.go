@@ -112,9 +112,11 @@ func Classify(err error) Class {
 	if errors.As(err, &unreachable) {
 		return Unreachable
 	}
-	// TODO(pacer): once branch mgmt adds management.ErrTokenUnavailable (the
-	// token endpoint kept failing), classify errors.Is(err,
-	// management.ErrTokenUnavailable) as Auth here: fatal, like a 401.
+	if errors.Is(err, management.ErrTokenUnavailable) {
+		// The shared token fetch kept failing for a bounded number of
+		// tries: retrying asks the failing endpoint again. Fatal, like 401.
+		return Auth
+	}
 	if errors.Is(err, context.Canceled) {
 		return Canceled
 	}
@@ -233,6 +235,9 @@ func isNetworkFailure(err error) bool {
 	if errors.As(err, &apiErr) {
 		return false
 	}
+	if management.IsNetwork(err) {
+		return true
+	}
 	var tokenErr *management.TokenError
 	if errors.As(err, &tokenErr) {
 		return tokenErr.StatusCode == 0
@@ -261,8 +266,12 @@ func notApplied(resp management.Response, err error) bool {
 	if errors.As(err, &apiErr) {
 		return apiErr.StatusCode == http.StatusTooManyRequests
 	}
+	var netErr *management.NetworkError
+	if errors.As(err, &netErr) && (netErr.Op == "dns" || netErr.Op == "connect" || netErr.Op == "tls") {
+		return true // the request never reached the tenant
+	}
 	var tokenErr *management.TokenError
 	var dnsErr *net.DNSError
-	return errors.As(err, &tokenErr) || errors.As(err, &dnsErr) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, management.ErrInvalidArgument)
+	return errors.As(err, &tokenErr) || errors.Is(err, management.ErrTokenUnavailable) || errors.As(err, &dnsErr) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, management.ErrInvalidArgument)
 }

@@ -3,6 +3,7 @@ package pacer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"syscall"
@@ -172,4 +173,19 @@ func TestBlindModeSpreadsRestarts(t *testing.T) {
 	for i := 1; i < len(starts); i++ {
 		assert.GreaterOrEqual(t, starts[i].Sub(starts[i-1]), 150*time.Millisecond, "spaced by the blind rate")
 	}
+}
+
+func TestTokenUnavailableIsFatal(t *testing.T) {
+	err := fmt.Errorf("remove roles: %w", management.ErrTokenUnavailable)
+	assert.Equal(t, Auth, Classify(err))
+	assert.True(t, notApplied(management.Response{}, err), "no token: nothing was sent")
+}
+
+func TestNetworkErrorsBeforeSendingAreNotApplied(t *testing.T) {
+	connect := &management.NetworkError{Op: "connect", Host: "127.0.0.1:1", Err: refused()}
+	assert.True(t, notApplied(management.Response{}, connect))
+	assert.True(t, isNetworkFailure(connect))
+	lost := &management.NetworkError{Op: "request", Host: "127.0.0.1:1", Err: reset()}
+	assert.False(t, notApplied(management.Response{}, lost), "a request lost mid-way may have been applied")
+	assert.True(t, isNetworkFailure(lost))
 }
