@@ -145,6 +145,10 @@ const (
 	// burstShare is the part of the visible surplus left for the next
 	// round trip (see admitLocked).
 	burstShare = 0.5
+	// firstShareRTT: below this round trip the first bucketful is shared
+	// too, before anything is known: halving it costs a few round trips,
+	// little refill at that latency.
+	firstShareRTT = 0.05
 )
 
 // Outcome is what a Call did.
@@ -570,9 +574,10 @@ func (p *Pacer) admitLocked(now float64) (at float64, spared bool) {
 	// that than the sharing is worth, and so does the first burst, before
 	// any refill is known (sharing it costs a fast bucket a second in
 	// simulation): they take all, unless another client was seen spending
-	// the bucket from the start.
+	// the bucket from the start, or round trips are short enough for the
+	// first bucketful's halving to cost little (firstShareRTT).
 	share := math.Max(0, float64(b.anchor.rem)-need) * burstShare
-	if r := b.learnedRate(); (r <= 0 && !b.contended) || (r > 0 && float64(b.limit)/r < 2) {
+	if r := b.learnedRate(); (r <= 0 && !b.contended && (b.seq > int64(b.limit) || b.rttLo >= firstShareRTT)) || (r > 0 && float64(b.limit)/r < 2) {
 		share = 0
 	}
 	if seen := b.seen(); seen >= need+share {
@@ -600,14 +605,23 @@ func (p *Pacer) admitLocked(now float64) (at float64, spared bool) {
 }
 
 // reserveTokens is how many tokens every request must leave in the bucket
-// for other clients: Reserve of the limit, rounded up, since the tenant
-// reports whole tokens (20% of a bucket of 2 means leaving 1), but never the
-// whole bucket, so that a request is always possible.
+// for other clients: Reserve of the limit, rounded to the nearest whole
+// token (the tenant reports whole tokens), but never the whole bucket, so
+// that a request is always possible. Rounding to the nearest, not up: 20%
+// of Free's bucket of 2 is 0.4 tokens, and leaving a whole one (half the
+// bucket) would have every request wait for a full bucket, losing refill to
+// the cap at every prediction error (3× the ideal time, measured), where
+// the reserve should cost the reserved part of the first burst only.
 func (p *Pacer) reserveTokens() float64 {
-	if p.cfg.Reserve <= 0 {
+	return reserveOf(p.cfg.Reserve, p.b.limit)
+}
+
+// reserveOf is reserveTokens for a share and a bucket size.
+func reserveOf(share float64, limit int) float64 {
+	if share <= 0 || limit <= 1 {
 		return 0
 	}
-	return math.Min(math.Ceil(p.cfg.Reserve*float64(p.b.limit)-1e-9), float64(p.b.limit-1))
+	return math.Min(math.Round(share*float64(limit)), float64(limit-1))
 }
 
 // rateCapAt is when the --rate Limiter next has a token, reading it at the

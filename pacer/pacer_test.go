@@ -676,7 +676,7 @@ func TestReserveTokens(t *testing.T) {
 		limit   int
 		want    float64
 	}{
-		{0, 50, 0}, {0.2, 50, 10}, {0.2, 2, 1}, {0.2, 10, 2}, {0.99, 10, 9}, {0.5, 1, 0},
+		{0, 50, 0}, {0.2, 50, 10}, {0.2, 2, 0}, {0.3, 2, 1}, {0.2, 5, 1}, {0.2, 10, 2}, {0.99, 10, 9}, {0.5, 1, 0},
 	} {
 		p := New(Config{Reserve: tc.reserve})
 		p.b.limit = tc.limit

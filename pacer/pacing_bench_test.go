@@ -30,19 +30,22 @@ type pacingRow struct {
 }
 
 // usable is the refill and first burst left to the run by the reserve
-// (--reserve 20: ceil(20% of the bucket), at most all but one token) and the
-// neighbour. A stepped bucket holds at most its limit, so it cannot deliver
-// more than bucket/period a second, whatever its refill.
+// (--reserve 20: 20% of the bucket rounded to whole tokens, see
+// reserveOf) and the neighbour. A stepped bucket holds at most its limit,
+// so it cannot deliver more than (bucket − reserve)/period a second,
+// whatever its refill.
 func (r pacingRow) usable(reserve float64) (rate, burst float64) {
 	rate = r.refill
+	kept := reserveOf(reserve, r.bucket)
 	if r.step {
+		// A step that fills the bucket tops it up to the limit: what the
+		// reserve keeps back is taken from every such step.
 		period := r.period
 		if period == 0 {
 			period = time.Second
 		}
-		rate = math.Min(rate, float64(r.bucket)/period.Seconds())
+		rate = math.Min(rate, (float64(r.bucket)-kept)/period.Seconds())
 	}
-	kept := math.Min(math.Ceil(reserve*float64(r.bucket)-1e-9), float64(r.bucket-1))
 	return rate - r.neighbour, float64(r.bucket) - kept
 }
 
