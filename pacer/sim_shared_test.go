@@ -95,3 +95,23 @@ func TestSimulatedSharedBuckets(t *testing.T) {
 		})
 	}
 }
+
+// A neighbour that takes nearly all of the refill for 8 s collapses the
+// refill left to the run; once it stops, the run is back at the tenant's
+// refill within seconds (it keeps learning, and probes when the model
+// would wait far longer than the refill seen).
+func TestSimulatedRecoversFromCollapsedEstimate(t *testing.T) {
+	sc := scenario{name: "hog", limit: 50, refill: 16, rtt: 50 * time.Millisecond, workers: 64, requests: 400,
+		otherRate: 15, otherFor: 8 * time.Second, cfg: Config{Reserve: 0.2}}
+	r := runScenario(t, sc)
+	assert.Zero(t, r.failed)
+	from, to := 11*time.Second, 16*time.Second // from 3 s after the neighbour stopped
+	ok := 0
+	for _, s := range r.served {
+		if d := s.at.Sub(r.startedAt); s.ok && d >= from && d < to {
+			ok++
+		}
+	}
+	t.Logf("%d removals in %v..%v after the neighbour stopped at 8s; %.2f%% 429", ok, from, to, 100*r.share429())
+	assert.GreaterOrEqual(t, float64(ok), 0.9*16*(to-from).Seconds(), "back at the refill")
+}

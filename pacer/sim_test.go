@@ -169,6 +169,8 @@ type scenario struct {
 	period    time.Duration // see simBucket
 	headers   string
 	skew      time.Duration
+	// otherFor, when set, stops the other client after that long.
+	otherFor time.Duration
 	// instances is how many Pacers (rolesweep processes) share the tenant,
 	// each with its own workers and requests (default 1).
 	instances int
@@ -285,6 +287,9 @@ func runScenario(t *testing.T, sc scenario) simResult {
 					case <-otherDone:
 						return
 					case <-time.After(time.Duration(float64(time.Second) / sc.otherRate)):
+					}
+					if sc.otherFor > 0 && time.Since(start) > sc.otherFor {
+						return
 					}
 					resp := tenant.serveOther(time.Now())
 					mu.Lock()
