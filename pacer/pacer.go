@@ -197,15 +197,15 @@ type Pacer struct {
 
 	// Blind mode (see the package doc): blind is set by the first 429 that
 	// came without rate-limit headers; blindNext is the next send it allows.
-	blind      bool
-	blindRate  float64
-	blindNext  float64
-	blindSeq   int64 // sends after this one may lower blindRate again
-	okTimes    []float64
-	clock0     clockOffset
-	netFails   int     // network failures in a row, all workers
-	netFailAt  float64 // when the first of them came back
-	unreachErr error   // set once the tenant is unreachable: every Call ends with it
+	blind       bool
+	blindRate   float64
+	blindNext   float64
+	blindSeq    int64 // sends after this one may lower blindRate again
+	okTimes     []float64
+	tenantClock clockOffset // the tenant's clock less ours, from its Date headers
+	netFails    int         // network failures in a row, all workers
+	netFailAt   float64     // when the first of them came back
+	unreachErr  error       // set once the tenant is unreachable: every Call ends with it
 
 	stats       Stats
 	maxInFlight int
@@ -666,7 +666,7 @@ func (p *Pacer) answer(seq int64, sentAt time.Time, resp management.Response, er
 	req := p.b.done(seq, limited)
 	p.lastAnswer = now
 	if !resp.Date.IsZero() {
-		p.clock0.observe(resp.Date, sentAt, nowT)
+		p.tenantClock.observe(resp.Date, sentAt, nowT)
 	}
 	rl := resp.RateLimit
 	reset := p.localReset(rl.Reset, nowT)
@@ -782,7 +782,7 @@ func (p *Pacer) localReset(reset, now time.Time) time.Time {
 	if reset.IsZero() {
 		return reset
 	}
-	if off, ok := p.clock0.offset(); ok && math.Abs(off) > 1 {
+	if off, ok := p.tenantClock.offset(); ok && math.Abs(off) > 1 {
 		return reset.Add(-time.Duration(off * 1e9))
 	}
 	return reset
