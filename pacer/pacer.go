@@ -587,19 +587,19 @@ func (p *Pacer) admitLocked(now float64) (at float64, spared bool) {
 		return at, spare
 	}
 	next := b.nextAt(at, need+share)
-	if len(b.open) == 0 && next-at > probeCeiling && b.limit > 1 {
-		// The model would wait far longer than the refill it has seen
-		// could need (an estimate collapsed while others drained the
-		// bucket): nothing in flight will correct it, so ask the tenant.
-		next = math.Min(next, math.Max(at, p.lastAnswer+probeCeiling))
-	}
-	if len(b.open) == 0 && (math.IsInf(next, 1) || (!b.settled() && p.cfg.Reserve == 0)) {
+	if len(b.open) == 0 && (math.IsInf(next, 1) || (!b.settled() && p.reserveTokens() == 0)) {
 		// Nothing in flight will tell us more: find out with one request,
 		// rather than wait for a prediction that is not yet trusted. (A
 		// rate learned too low would otherwise wait for the bucket to be
 		// full, where nothing more is learned.) With a reserve only when
 		// there is no prediction at all: a probe may dig into it.
 		next = math.Min(next, math.Max(at, b.probeAt()))
+	}
+	if len(b.open) == 0 && next-at > probeCeiling && b.limit > 1 {
+		// The model would wait far longer than the refill it has seen
+		// could need (an estimate collapsed while others drained the
+		// bucket): nothing in flight will correct it, so ask the tenant.
+		next = math.Min(next, math.Max(at, p.lastAnswer+probeCeiling))
 	}
 	return next, false
 }
