@@ -28,7 +28,7 @@ fuzz:
 
 # Benchmarks (not run in CI; docs/BENCHMARKS.md has the results and the machine):
 # pacing against sandbox tenants in real time, through the real client and
-# pacer with the CLI's defaults (about 6 minutes; the same rows run in
+# pacer with the CLI's defaults (about 5 minutes; the same rows run in
 # simulated time in make test), then parsing and planning 100,000 and
 # 1,000,000 rows, then the per-call costs.
 bench:
