@@ -177,6 +177,10 @@ func run(ctx context.Context, args []string, e env) int {
 	}
 	e.prompting = new(atomic.Bool)
 	app := newApp(e)
+	if n := len(args); n > 1 && args[n-1] == usage.CompleteFlag {
+		usage.Complete(e.stdout, app, args[1:n-1])
+		return exitOK
+	}
 	err := app.RunContext(ctx, reorderArgs(app, args))
 	if err != nil {
 		var failures *failuresError

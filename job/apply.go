@@ -114,6 +114,7 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 		Log:         a.session.cfg.Log,
 		Hurry:       hooks.Hurry,
 		GroupDone: func(gi int, out []reconcile.Outcome) error {
+			hooks.settled(a.plan.Groups[gi].Triples, out)
 			return a.journal.record(a.plan, gi, out, now(cfg.Now))
 		},
 	}

@@ -41,10 +41,12 @@ func Complete(w io.Writer, app *cli.App, args []string) {
 				fmt.Fprintln(w, c.Name)
 			}
 		}
-	case cmd.Name == "help" || cmd.Name == "completion":
-		for _, s := range cmd.Subcommands {
-			fmt.Fprintln(w, s.Name)
+	case cmd.Name == "help":
+		for _, c := range app.VisibleCommands() {
+			fmt.Fprintln(w, c.Name)
 		}
+	case cmd.Name == "completion":
+		fmt.Fprintln(w, "bash\nzsh\nfish")
 	}
 }
 
@@ -57,7 +59,8 @@ func Script(app *cli.App, shell string) (string, error) {
 	case "zsh":
 		return strings.ReplaceAll(zshScript, "PROG", app.Name), nil
 	case "fish":
-		return app.ToFishCompletion()
+		script, err := app.ToFishCompletion()
+		return tidyFish(script), err
 	default:
 		return "", fmt.Errorf("no completion for shell %q (bash, zsh or fish)", shell)
 	}
@@ -87,3 +90,21 @@ _PROG() {
 }
 compdef _PROG PROG
 `
+
+// tidyFish drops the lines urfave/cli repeats and the backquotes of
+// placeholders in descriptions.
+func tidyFish(script string) string {
+	seen := map[string]bool{}
+	var out []string
+	for _, line := range strings.Split(script, "\n") {
+		if strings.HasPrefix(line, "complete ") {
+			if seen[line] {
+				continue
+			}
+			seen[line] = true
+			line = strings.ReplaceAll(line, "`", "")
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
+}
