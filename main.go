@@ -17,6 +17,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/rolesweep/rolesweep/console"
 	"github.com/rolesweep/rolesweep/input"
 	"github.com/rolesweep/rolesweep/job"
 	"github.com/rolesweep/rolesweep/management"
@@ -45,6 +46,10 @@ type env struct {
 	terminal func(any) bool
 	// prompting is set while apply waits at its confirmation prompt.
 	prompting *atomic.Bool
+	// screen is standard error when it is a terminal: log lines go above
+	// the progress bar. nil elsewhere.
+	screen *console.Screen
+	state  *runState
 }
 
 func main() {
@@ -176,19 +181,20 @@ func run(ctx context.Context, args []string, e env) int {
 		e.progressEvery = 10 * time.Second
 	}
 	e.prompting = new(atomic.Bool)
+	e.state = &runState{json: wantsJSON(args)}
+	if e.terminal(e.stderr) {
+		e.screen = console.NewScreen(e.stderr)
+		e.stderr = e.screen
+	}
 	app := newApp(e)
 	if n := len(args); n > 1 && args[n-1] == usage.CompleteFlag {
 		usage.Complete(e.stdout, app, args[1:n-1])
 		return exitOK
 	}
 	err := app.RunContext(ctx, reorderArgs(app, args))
-	if err != nil {
-		var failures *failuresError
-		if !errors.As(err, &failures) { // the summary already said it
-			fmt.Fprintln(e.stderr, "rolesweep: "+indentLines(describe(err)))
-		}
-	}
-	return exitCode(err)
+	code := exitCode(err)
+	e.conclude(ctx, err, code)
+	return code
 }
 
 func indentLines(s string) string { return strings.ReplaceAll(s, "\n", "\n  ") }
@@ -350,6 +356,9 @@ func source(c *cli.Context, e env) (job.Source, error) {
 // tenant gathers the tenant flags; secrets stay in the config only.
 func tenant(c *cli.Context, e env) (job.Tenant, error) {
 	log, err := job.NewLogger(e.stderr, c.String("log-format"), c.Bool("quiet"))
+	if err == nil {
+		e.state.log, e.state.quiet = log, c.Bool("quiet")
+	}
 	return job.Tenant{
 		Management: management.Config{
 			Domain:       c.String("domain"),

@@ -55,9 +55,10 @@ type ApplyConfig struct {
 	Verify    bool
 	// MaxRemovals refuses a plan that would remove more; negative: no limit.
 	MaxRemovals  int
-	Reports      []string // report paths; a default one when empty
-	Journal      string   // journal path; "" next to the first report
-	Resume       string   // resume the run recorded in this journal
+	Reports      []string  // report targets, [FORMAT:]FILE; a default one when empty
+	Stdout       io.Writer // where a report to "-" goes
+	Journal      string    // journal path; "" next to the first report
+	Resume       string    // resume the run recorded in this journal
 	ProtectUsers []string
 	ProtectRoles []string
 	ProtectFile  string
