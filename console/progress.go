@@ -15,60 +15,67 @@ type Counts struct {
 	RateLimited         int
 }
 
-// The ETA waits until it means something: this share of the run done, or
-// this much time elapsed. Early in a run the bucket's burst makes the rate
-// look several times faster than the refill it settles to.
 const (
-	etaAfterShare = 0.10
-	etaAfterTime  = 10 * time.Second
-	// smoothing is the time constant of the rate's exponential average: a
-	// burst or a 429 pause moves it within seconds, not at once.
-	smoothing = 10 * time.Second
+	// window is what the rate is averaged over: long enough to smooth the
+	// ticks and a 429's pause, short enough that the bucket's first burst
+	// (a rate several times the refill it settles to) soon leaves it.
+	window = 5 * time.Second
+	// etaAfter is when the ETA starts to mean something: the burst is out
+	// of the window by then. Before, the bar says --:--.
+	etaAfter = 2 * window
 )
 
-// Meter turns counts sampled over time into a smoothed rate and an ETA. It
-// is driven by the times it is given, never by the wall clock.
+type sample struct {
+	at   time.Time
+	done int64
+}
+
+// Meter turns counts sampled over time into a rate averaged over the last
+// few seconds and an ETA. It is driven by the times it is given, never by
+// the wall clock, and keeps only the samples of one window.
 type Meter struct {
-	start, lastAt time.Time
-	lastDone      int64
-	rate          float64 // roles per second, smoothed
-	sampled       bool
+	start   time.Time
+	samples []sample // oldest first; the first is at or before the window's start
 }
 
 // NewMeter starts measuring at start.
-func NewMeter(start time.Time) *Meter { return &Meter{start: start, lastAt: start} }
+func NewMeter(start time.Time) *Meter { return &Meter{start: start, samples: []sample{{start, 0}}} }
 
 // Observe records that done roles were finished at now.
 func (m *Meter) Observe(now time.Time, done int64) {
-	dt := now.Sub(m.lastAt)
-	if dt <= 0 {
+	if last := m.samples[len(m.samples)-1]; !now.After(last.at) {
 		return
 	}
-	inst := float64(done-m.lastDone) / dt.Seconds()
-	if !m.sampled {
-		m.rate, m.sampled = inst, true
-	} else {
-		alpha := 1 - math.Exp(-dt.Seconds()/smoothing.Seconds())
-		m.rate += alpha * (inst - m.rate)
+	m.samples = append(m.samples, sample{now, done})
+	cut := 0
+	for cut+1 < len(m.samples) && !m.samples[cut+1].at.After(now.Add(-window)) {
+		cut++
 	}
-	m.lastAt, m.lastDone = now, done
+	m.samples = append(m.samples[:0], m.samples[cut:]...)
 }
 
-// Rate is the smoothed rate in roles per second.
-func (m *Meter) Rate() float64 { return m.rate }
+// Rate is roles per second over the last window.
+func (m *Meter) Rate() float64 {
+	first, last := m.samples[0], m.samples[len(m.samples)-1]
+	if dt := last.at.Sub(first.at).Seconds(); dt > 0 {
+		return float64(last.done-first.done) / dt
+	}
+	return 0
+}
 
 // Elapsed is the time since the start.
 func (m *Meter) Elapsed(now time.Time) time.Duration { return max(0, now.Sub(m.start)) }
 
-// ETA is the time left at the smoothed rate; false until it means something.
+// ETA is the time left at the current rate; false until it means something.
 func (m *Meter) ETA(c Counts, now time.Time) (time.Duration, bool) {
-	if c.Total <= 0 || m.rate <= 0 || c.Done >= c.Total {
-		return 0, c.Total > 0 && c.Done >= c.Total
+	if c.Total > 0 && c.Done >= c.Total {
+		return 0, true
 	}
-	if float64(c.Done) < etaAfterShare*float64(c.Total) && m.Elapsed(now) < etaAfterTime {
+	rate := m.Rate()
+	if c.Total <= 0 || rate <= 0 || m.Elapsed(now) < etaAfter {
 		return 0, false
 	}
-	return time.Duration(float64(c.Total-c.Done) / m.rate * float64(time.Second)), true
+	return time.Duration(float64(c.Total-c.Done) / rate * float64(time.Second)), true
 }
 
 // Bar is the status line: done/total, rate, elapsed, ETA, failed, 429s.
