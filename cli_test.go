@@ -249,7 +249,19 @@ func TestReportTargets(t *testing.T) {
 	assert.Contains(t, got.stderr, "report: "+summary)
 	assert.Equal(t, 24, readReport(t, jsonPath).Summary.Removed)
 
-	for _, bad := range []string{"-", "xml:r.xml", "r.txt"} {
+	tn, url = startTenant(t, sandbox.Options{}, "testdata/removals.csv")
+	got = rolesweep(t, invocation{}, "apply", "testdata/removals.csv", "--yes", "--quiet", "--domain", url, "--api-token", tn.Token(), "--report", "-")
+	require.Equal(t, 0, got.code, got.stderr)
+	r, err := report.ReadJSON(strings.NewReader(got.stdout))
+	require.NoError(t, err, "a bare - is the JSON report on standard output")
+	assert.Equal(t, 24, r.Summary.Removed)
+	assert.Empty(t, got.stderr)
+	entries, _ := os.ReadDir(".")
+	for _, e := range entries {
+		assert.False(t, strings.HasPrefix(e.Name(), "rolesweep-report-"), "the completed run left %s behind", e.Name())
+	}
+
+	for _, bad := range []string{"xml:r.xml", "r.txt", "json:"} {
 		got := rolesweep(t, invocation{}, "apply", "testdata/removals.csv", "--yes", "--domain", url, "--api-token", tn.Token(), "--report", bad)
 		assert.Equal(t, 2, got.code, bad)
 	}

@@ -110,6 +110,7 @@ func cmdApply(c *cli.Context, e env) error {
 	if err != nil {
 		return err
 	}
+	cfg.Reports = out.Reports
 	ctx, hurry, stop := e.interrupts(c.Context, true)
 	defer stop()
 	e.began("apply", out)

@@ -94,7 +94,7 @@ func applyFlags() []cli.Flag {
 func outputFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringSliceFlag{Name: "report", Category: catReports, DefaultText: "rolesweep-report-<UTC time>.json",
-			Usage: "write the report to `[FORMAT:]FILE`; the format follows the extension (.json, .csv, .md) or a json:, csv: or md: prefix; - is standard output; repeatable"},
+			Usage: "write the report to `[FORMAT:]FILE`; the format follows the extension (.json, .csv, .md) or a json:, csv: or md: prefix; - is standard output (JSON, or md:- and csv:-); repeatable"},
 		&cli.StringFlag{Name: "metrics-file", Category: catReports, Usage: "at the end, write Prometheus metrics to `FILE` (node_exporter textfile format, atomically)"},
 		&cli.StringFlag{Name: "notify", Category: catReports, Usage: "at the end, POST the summary as JSON to `URL` (a Slack incoming webhook gets a Slack message); a failure is logged, the exit code is unchanged"},
 	}

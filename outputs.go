@@ -44,8 +44,11 @@ type outputs struct {
 func parseOutputs(c *cli.Context) (outputs, error) {
 	o := outputs{Reports: c.StringSlice("report"), MetricsFile: c.String("metrics-file"), Notify: c.String("notify")}
 	toStdout := 0
-	for _, r := range o.Reports {
-		t, err := report.ParseTarget(r)
+	for i, r := range o.Reports {
+		if r == "-" {
+			o.Reports[i] = "json:-" // a bare - has no extension to name a format; JSON is the report
+		}
+		t, err := report.ParseTarget(o.Reports[i])
 		if err != nil {
 			return o, usagef("--report: %v", err)
 		}
@@ -90,15 +93,19 @@ func (e env) began(command string, o outputs) {
 // notification and end event follow once the exit code is known.
 func (e env) ended(s job.Summary) { e.state.summary = &s }
 
-// logger is the command's logger, or a JSON one for errors found before the
-// command made its own.
+// logger is the command's logger, or one in the asked format for what is
+// found before the command made its own.
 func (e env) logger() *slog.Logger {
 	if e.state.log == nil {
 		level := slog.LevelInfo
 		if e.state.quiet {
 			level = slog.LevelWarn
 		}
-		e.state.log = slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+		opts := &slog.HandlerOptions{Level: level}
+		e.state.log = slog.New(slog.NewTextHandler(e.stderr, opts))
+		if e.state.json {
+			e.state.log = slog.New(slog.NewJSONHandler(e.stderr, opts))
+		}
 	}
 	return e.state.log
 }
