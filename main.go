@@ -142,6 +142,7 @@ var flagOf = map[string]string{
 	"concurrency": "--concurrency", "max_retries": "--max-retries", "rate": "--rate", "reserve": "--reserve",
 	"input_format": "--input-format", "saved_plan": "--plan", "reports": "--report", "journal": "--journal",
 	"resume": "--resume", "protect_file": "--protect", "log_format": "--log-format",
+	"metrics_file": "--metrics-file", "notify": "--notify",
 }
 
 // describe is an error as the user reads it: config fields become flags.

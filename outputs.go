@@ -5,15 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/rolesweep/rolesweep/job"
-	"github.com/rolesweep/rolesweep/notify"
-	"github.com/rolesweep/rolesweep/report"
 )
 
 // runState is what one invocation learns while its command runs and needs
@@ -25,67 +22,19 @@ type runState struct {
 	json    bool         // --log-format json: every stderr line is a JSON record
 	quiet   bool
 	command string // the run's command (apply, undo), once it started
-	out     outputs
+	out     job.Outputs
 	started time.Time
 	summary *job.Summary // set when the run wrote its report
 }
 
-// outputs are the evidence flags (outputFlags) of a run that changes the
-// tenant: apply and undo.
-type outputs struct {
-	Reports     []string
-	MetricsFile string
-	Notify      string
-}
-
-// parseOutputs reads outputFlags and refuses, before anything is sent, what
-// could only fail at the end. The notify URL is never echoed: for Slack its
-// path is the secret.
-func parseOutputs(c *cli.Context) (outputs, error) {
-	o := outputs{Reports: c.StringSlice("report"), MetricsFile: c.String("metrics-file"), Notify: c.String("notify")}
-	toStdout := 0
-	for i, r := range o.Reports {
-		if r == "-" {
-			o.Reports[i] = "json:-" // a bare - has no extension to name a format; JSON is the report
-		}
-		t, err := report.ParseTarget(o.Reports[i])
-		if err != nil {
-			return o, usagef("--report: %v", err)
-		}
-		if t.Stdout() {
-			toStdout++
-		}
-	}
-	if toStdout > 1 {
-		return o, usagef("--report: only one report can go to standard output (-)")
-	}
-	if o.MetricsFile != "" {
-		if err := report.CheckWritable(o.MetricsFile); err != nil {
-			return o, usagef("--metrics-file: %v", err)
-		}
-	}
-	if o.Notify != "" {
-		u, err := url.Parse(o.Notify)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return o, usagef("--notify: must be an http:// or https:// URL")
-		}
-	}
-	return o, nil
-}
-
-// toStdout says whether a report goes to standard output, which then holds
-// nothing else.
-func (o outputs) toStdout() bool {
-	for _, r := range o.Reports {
-		if t, err := report.ParseTarget(r); err == nil && t.Stdout() {
-			return true
-		}
-	}
-	return false
+// parseOutputs reads outputFlags, checked before anything is sent.
+func parseOutputs(c *cli.Context) (job.Outputs, error) {
+	o := job.Outputs{Reports: c.StringSlice("report"), MetricsFile: c.String("metrics-file"), Notify: c.String("notify")}
+	return o, o.Check()
 }
 
 // began records that a run of command started, with these outputs.
-func (e env) began(command string, o outputs) {
+func (e env) began(command string, o job.Outputs) {
 	e.state.command, e.state.out, e.state.started = command, o, e.now()
 }
 
@@ -133,7 +82,7 @@ func (e env) conclude(ctx context.Context, err error, code int) {
 	st := e.state
 	if st.summary != nil && !st.json && (code != exitOK || !st.quiet) {
 		w := e.stdout
-		if st.out.toStdout() {
+		if st.out.ToStdout() {
 			w = e.stderr
 		}
 		printSummary(w, *st.summary)
@@ -152,50 +101,10 @@ func (e env) conclude(ctx context.Context, err error, code int) {
 		}
 		return
 	}
-	r := st.summary.Report
-	if path := st.out.MetricsFile; path != "" {
-		if werr := report.WriteMetricsFile(path, r, code); werr != nil {
-			e.logger().Warn("the metrics file was not written", "path", path, "error", werr.Error())
-		}
-	}
-	if st.out.Notify != "" {
-		if nerr := notify.Send(ctx, st.out.Notify, r, code, nil); nerr != nil {
-			e.logger().Warn("the notification was not sent", "error", nerr.Error())
-		}
-	}
+	st.out.Deliver(ctx, st.summary.Report, code, e.logger())
 	if st.json {
-		e.endEvent(ctx, code)
+		job.LogEnd(ctx, e.logger(), st.command, *st.summary, st.out, code, e.now().Sub(st.started))
 	}
-}
-
-// endEvent is the last line of a JSON log: how the run ended, in numbers.
-func (e env) endEvent(ctx context.Context, code int) {
-	st, s := e.state, e.state.summary
-	r, sum := s.Report, s.Report.Summary
-	level := slog.LevelInfo
-	if code != exitOK {
-		level = slog.LevelWarn
-	}
-	reports := s.Reports
-	if reports == nil {
-		reports = []string{}
-	}
-	attrs := []slog.Attr{
-		slog.String("event", "end"), slog.String("command", st.command), slog.String("outcome", r.Outcome),
-		slog.Int("exit_code", code), slog.Float64("duration_seconds", e.now().Sub(st.started).Seconds()),
-		slog.Any("summary", sum), // the report's counts, with their JSON names
-		slog.Any("reports", reports),
-	}
-	if r.AbortReason != "" {
-		attrs = append(attrs, slog.String("abort_reason", r.AbortReason))
-	}
-	if s.Journal != "" {
-		attrs = append(attrs, slog.String("journal", s.Journal))
-	}
-	if st.out.MetricsFile != "" {
-		attrs = append(attrs, slog.String("metrics_file", st.out.MetricsFile))
-	}
-	e.logger().LogAttrs(ctx, level, "run ended", attrs...)
 }
 
 // wantsJSON says whether args ask for --log-format json, so that even an
