@@ -220,7 +220,7 @@ func newApp(e env) *cli.App {
 				usage.PrintApp(c.App.Writer, c.App)
 				return nil
 			}
-			return unknown("command", c.Args().First(), usage.CommandNames(c.App), "rolesweep help")
+			return &usageError{usage.Unknown("command", c.Args().First(), usage.CommandNames(c.App), "rolesweep help")}
 		},
 		Commands: append([]*cli.Command{
 			{
@@ -275,6 +275,7 @@ func newApp(e env) *cli.App {
 	for _, c := range app.Commands {
 		c.OnUsageError = flagUsageError
 	}
+	usage.Expand(app)
 	return app
 }
 

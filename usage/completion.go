@@ -55,9 +55,9 @@ func Complete(w io.Writer, app *cli.App, args []string) {
 func Script(app *cli.App, shell string) (string, error) {
 	switch shell {
 	case "bash":
-		return strings.ReplaceAll(bashScript, "PROG", app.Name), nil
+		return replaceProg(bashScript, app.Name), nil
 	case "zsh":
-		return strings.ReplaceAll(zshScript, "PROG", app.Name), nil
+		return replaceProg(zshScript, app.Name), nil
 	case "fish":
 		script, err := app.ToFishCompletion()
 		return tidyFish(script), err
@@ -108,3 +108,5 @@ func tidyFish(script string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+func replaceProg(s, name string) string { return strings.ReplaceAll(s, "PROG", name) }
