@@ -76,6 +76,7 @@ func TestHelpTopics(t *testing.T) {
 	defer delete(helpTopics, "test-topic")
 	got := rolesweep(t, invocation{}, "help", "test-topic")
 	assert.Equal(t, result{0, "topic text\n", ""}, got)
+	assert.Contains(t, rolesweep(t, invocation{}, "help").stdout, "Topics: rolesweep help test-topic")
 
 	got = rolesweep(t, invocation{}, "help", "aply")
 	assert.Equal(t, 2, got.code)

@@ -3,7 +3,9 @@ package usage
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 )
@@ -76,6 +78,10 @@ func Commands(o Options) []*cli.Command {
 func help(c *cli.Context, o Options) error {
 	if c.NArg() == 0 {
 		PrintApp(c.App.Writer, c.App)
+		if len(o.Topics) > 0 {
+			topics := slices.Sorted(maps.Keys(o.Topics))
+			fmt.Fprintf(c.App.Writer, "Topics: %s help %s\n", c.App.Name, strings.Join(topics, " | "))
+		}
 		return nil
 	}
 	name := c.Args().First()
