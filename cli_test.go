@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -189,7 +191,8 @@ func TestJSONLogEndsWithTheRunEvent(t *testing.T) {
 	path := filepath.Join(dir, "r.json")
 	var stdout, stderr syncBuffer
 	code := run(t.Context(), []string{"rolesweep", "apply", "testdata/removals.csv", "--yes", "--concurrency", "1", "--domain", url, "--api-token", tn.Token(),
-		"--report", path, "--log-format", "json"}, env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, progressEvery: 20 * time.Millisecond})
+		"--report", path, "--log-format", "json"}, env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, progressEvery: 20 * time.Millisecond,
+		terminal: func(any) bool { return true }}) // even on a terminal: no bar, only JSON
 	require.Equal(t, 0, code, stderr.String())
 	records := jsonLines(t, stderr.String())
 	require.NotEmpty(t, records)
@@ -366,4 +369,49 @@ func TestNotify(t *testing.T) {
 
 	got = rolesweep(t, invocation{}, "apply", "testdata/removals.csv", "--yes", "--notify", "ftp://example.invalid/x")
 	assert.Equal(t, 2, got.code)
+}
+
+func TestProgressBarOnATerminal(t *testing.T) {
+	tn, url := startTenant(t, sandbox.Options{}, "testdata/removals.csv")
+	var stdout, stderr syncBuffer
+	code := run(t.Context(), []string{"rolesweep", "apply", "testdata/removals.csv", "--yes", "--domain", url, "--api-token", tn.Token(),
+		"--report", filepath.Join(t.TempDir(), "r.json")}, env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
+		terminal: func(s any) bool { _, isReader := s.(*strings.Reader); return !isReader }})
+	require.Equal(t, 0, code, stderr.String())
+	lines := strings.Split(stderr.String(), "\n")
+	require.Len(t, lines, 2, "one bar line, ended: %q", stderr.String())
+	frames := strings.Split(lines[0], "\r\x1b[K")
+	last := frames[len(frames)-1]
+	assert.Contains(t, last, "24/24 roles", "the last bar counts what the summary counts")
+	assert.Contains(t, last, "failed 0 · 429s 0")
+	assert.Contains(t, stdout.String(), "completed: removed 24")
+}
+
+func TestInterruptedBarAgreesWithTheSummary(t *testing.T) {
+	in := writeIDRemovals(t, 40)
+	tn, url := startTenant(t, sandbox.Options{Latency: 20 * time.Millisecond}, in)
+	path := filepath.Join(t.TempDir(), "r.json")
+	signals := make(chan os.Signal, 1)
+	go func() {
+		for tn.Stats().RolesRemoved < 5 {
+			time.Sleep(time.Millisecond)
+		}
+		signals <- syscall.SIGINT
+	}()
+	var stdout, stderr syncBuffer
+	code := run(t.Context(), []string{"rolesweep", "apply", in, "--yes", "--concurrency", "4", "--domain", url, "--api-token", tn.Token(), "--report", path},
+		env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, signals: signals,
+			terminal: func(s any) bool { _, isReader := s.(*strings.Reader); return !isReader }})
+	require.Equal(t, 3, code, stderr.String())
+	r := readReport(t, path)
+	require.Positive(t, r.Summary.Skipped)
+	bar := ""
+	for line := range strings.SplitSeq(stderr.String(), "\n") {
+		if frames := strings.Split(line, "\r\x1b[K"); strings.Contains(frames[len(frames)-1], " roles · ") {
+			bar = frames[len(frames)-1]
+		}
+	}
+	done := r.Summary.Roles - r.Summary.Skipped
+	assert.Contains(t, bar, fmt.Sprintf("] %d/40 roles", done), "the last bar says what the report says (%d done)", done)
+	assert.Contains(t, stderr.String(), "stopping; requests in flight may finish", "the notice is printed above the bar")
 }

@@ -33,10 +33,14 @@ func (e env) progress(c *cli.Context, log *slog.Logger, hooks *job.Hooks) *runDi
 		settled.Add(int64(roles))
 		failed.Add(int64(f))
 	}
+	screen := e.screen
+	if e.state.json {
+		screen = nil // every stderr line is JSON: progress records, no bar
+	}
 	hooks.Progress = func(p *reconcile.Progress, stats func() pacer.Stats) func() {
 		d.total = p.Total.Load
 		d.progress = &console.Progress{
-			Screen: e.screen, Log: log, Now: e.now, Every: e.progressEvery, Poll: min(e.progressEvery, 250*time.Millisecond),
+			Screen: screen, Log: log, Now: e.now, Every: e.progressEvery, Poll: min(e.progressEvery, 250*time.Millisecond),
 			Counts: func() console.Counts {
 				return console.Counts{Done: settled.Load(), Total: p.Total.Load(), Failed: failed.Load(), RateLimited: stats().RateLimited}
 			},
