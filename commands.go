@@ -53,6 +53,7 @@ func parsePlan(c *cli.Context, e env) (job.PlanConfig, string, error) {
 }
 
 func cmdPlan(c *cli.Context, e env) error {
+	e.state.quiet = c.Bool("quiet")
 	cfg, format, err := parsePlan(c, e)
 	if err != nil {
 		return err
