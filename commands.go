@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -163,7 +162,13 @@ func (e env) confirm(ctx context.Context, c job.Confirmation) error {
 	}
 }
 
-func printSummary(w io.Writer, sum job.Summary) {
+// printSummary writes a run's summary lines: on standard output, or on
+// standard error when a report goes to standard output.
+func printSummary(e env, sum job.Summary) {
+	w := e.stdout
+	if e.state.out.ToStdout() {
+		w = e.stderr
+	}
 	r, s := sum.Report, sum.Report.Summary
 	fmt.Fprintf(w, "%s: removed %d · absent %d · not_found %d · failed %d · skipped %d (%d roles, %d users; %d requests, %d retries, %d rate-limited)\n",
 		r.Outcome, s.Removed, s.Absent, s.NotFound, s.Failed, s.Skipped, s.Roles, s.Users, s.Requests, s.Retries, s.RateLimited)

@@ -81,11 +81,7 @@ func (e env) notice(msg string) {
 func (e env) conclude(ctx context.Context, err error, code int) {
 	st := e.state
 	if st.summary != nil && !st.json && (code != exitOK || !st.quiet) {
-		w := e.stdout
-		if st.out.ToStdout() {
-			w = e.stderr
-		}
-		printSummary(w, *st.summary)
+		printSummary(e, *st.summary)
 	}
 	var failures *failuresError
 	if err != nil && !errors.As(err, &failures) { // the summary already said it
