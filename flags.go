@@ -29,12 +29,12 @@ var flagCategories = []string{catInput, catTenant, catSafety, catPacing, catRepo
 // pace at the refill rate.
 const defaultReserve = 20
 
-func inputFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.StringFlag{Name: "input-format", Category: catInput, Usage: "`FORMAT` of FILE: csv or yaml; required when FILE is - (default: from the extension)"},
-		&cli.BoolFlag{Name: "allow-extra-columns", Category: catInput, Usage: "ignore CSV columns rolesweep does not know (exports from review tools)"},
-	}
-}
+var (
+	inputFormatFlag = &cli.StringFlag{Name: "input-format", Category: catInput, Usage: "`FORMAT` of FILE: csv or yaml; required when FILE is - (default: from the extension)"}
+	extraColsFlag   = &cli.BoolFlag{Name: "allow-extra-columns", Category: catInput, Usage: "ignore CSV columns rolesweep does not know (exports from review tools)"}
+)
+
+func inputFlags() []cli.Flag { return []cli.Flag{inputFormatFlag, extraColsFlag} }
 
 func credentialFlags() []cli.Flag {
 	return []cli.Flag{

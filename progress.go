@@ -60,3 +60,19 @@ func (d *runDisplay) finish(s report.Summary) {
 	total := d.total()
 	d.progress.Finish(console.Counts{Done: max(0, total-int64(s.Skipped)), Total: total, Failed: int64(s.Failed), RateLimited: s.RateLimited})
 }
+
+// startProgress is a Hooks.Progress for a command that does not set
+// Hooks.Settled: it counts the run's dispatched groups (reconcile's Done),
+// and its last bar is drawn from them. e.progress counts outcomes instead.
+func startProgress(e env, log *slog.Logger, p *reconcile.Progress, stats func() pacer.Stats) (stop func()) {
+	screen := e.screen
+	if e.state.json {
+		screen = nil
+	}
+	counts := func() console.Counts {
+		return console.Counts{Done: p.Done.Load(), Total: p.Total.Load(), RateLimited: stats().RateLimited}
+	}
+	d := &console.Progress{Screen: screen, Log: log, Now: e.now, Every: e.progressEvery, Poll: min(e.progressEvery, 250*time.Millisecond), Counts: counts}
+	d.Start()
+	return func() { d.Finish(counts()) }
+}
