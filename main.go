@@ -184,7 +184,7 @@ func run(ctx context.Context, args []string, e env) int {
 	e.prompting = new(atomic.Bool)
 	e.state = &runState{json: wantsJSON(args)}
 	if e.terminal(e.stderr) {
-		e.screen = console.NewScreen(e.stderr)
+		e.screen = console.NewScreen(e.stderr, terminalWidth(e.stderr))
 		e.stderr = e.screen
 	}
 	app := newApp(e)

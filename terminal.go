@@ -18,6 +18,16 @@ func isTerminal(stream any) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// terminalWidth is the width of a terminal stream; 0 when unknown.
+func terminalWidth(stream any) int {
+	if f, ok := stream.(*os.File); ok {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil {
+			return w
+		}
+	}
+	return 0
+}
+
 // interrupts turns the first SIGINT/SIGTERM into the end of ctx (its cause
 // an *reconcile.AbortError naming the signal) and the second into closing
 // hurry, which ends the grace period of requests on the wire. announce says

@@ -60,7 +60,7 @@ func TestBarShowsEverything(t *testing.T) {
 
 func TestScreenKeepsLogLinesAboveTheBar(t *testing.T) {
 	var out bytes.Buffer
-	s := NewScreen(&out)
+	s := NewScreen(&out, 0)
 	s.Write([]byte("before any bar\n"))
 	s.Status("[bar 1]")
 	s.Write([]byte("level=WARN msg=retrying\n"))
@@ -100,7 +100,7 @@ func render(s string) string {
 
 func TestScreenIsSafeForConcurrentWriters(t *testing.T) {
 	var out bytes.Buffer
-	s := NewScreen(&out)
+	s := NewScreen(&out, 0)
 	s.Status("[bar]")
 	var wg sync.WaitGroup
 	for range 8 {
@@ -138,7 +138,7 @@ func TestProgressFinishUsesTheRunsCounts(t *testing.T) {
 	clk := &fakeClock{now: t0}
 	var counts Counts
 	var mu sync.Mutex
-	p := &Progress{Screen: NewScreen(&out), Now: clk.Now, Counts: func() Counts { mu.Lock(); defer mu.Unlock(); return counts }, Tick: make(chan time.Time)}
+	p := &Progress{Screen: NewScreen(&out, 0), Now: clk.Now, Counts: func() Counts { mu.Lock(); defer mu.Unlock(); return counts }, Tick: make(chan time.Time)}
 	p.Start()
 	mu.Lock()
 	counts = Counts{Done: 600, Total: 2000}
@@ -177,4 +177,12 @@ func TestProgressLogsRecordsWithNumbers(t *testing.T) {
 	assert.Equal(t, 10.0, rec["elapsed_seconds"])
 	assert.Equal(t, 15.0, rec["eta_seconds"])
 	assert.Equal(t, 1.0, rec["failed"])
+}
+
+func TestScreenCutsTheStatusToTheTerminal(t *testing.T) {
+	var out bytes.Buffer
+	s := NewScreen(&out, 10)
+	s.Status("[####] 1/2 roles · 3.0/s")
+	s.Finish("short")
+	assert.Equal(t, clearLine+"[####] 1/"+clearLine+"short\n", out.String())
 }

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"io"
 	"sync"
+	"unicode/utf8"
 )
 
 // clearLine returns the cursor to the start of the line and erases it.
@@ -20,12 +21,23 @@ const clearLine = "\r\x1b[K"
 type Screen struct {
 	mu      sync.Mutex
 	w       io.Writer
+	width   int    // columns; 0 when unknown
 	status  string // drawn at the bottom; "" when there is none
 	partial []byte // the start of a line not yet written
 }
 
-// NewScreen draws on w.
-func NewScreen(w io.Writer) *Screen { return &Screen{w: w} }
+// NewScreen draws on w, a terminal width columns wide (0: unknown). A
+// status line wider than the terminal would wrap, and erasing the line
+// would then leave its first part behind, so it is cut to fit.
+func NewScreen(w io.Writer, width int) *Screen { return &Screen{w: w, width: width} }
+
+func (s *Screen) fit(line string) string {
+	if s.width <= 1 || utf8.RuneCountInString(line) < s.width {
+		return line
+	}
+	r := []rune(line)
+	return string(r[:s.width-1])
+}
 
 // Write writes p above the status line.
 func (s *Screen) Write(p []byte) (int, error) {
@@ -61,8 +73,8 @@ func (s *Screen) Write(p []byte) (int, error) {
 func (s *Screen) Status(line string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.status = line
-	io.WriteString(s.w, clearLine+line)
+	s.status = s.fit(line)
+	io.WriteString(s.w, clearLine+s.status)
 }
 
 // Finish draws the status line a last time and leaves it, ending its line;
@@ -73,7 +85,7 @@ func (s *Screen) Finish(line string) {
 	if s.status == "" && line == "" {
 		return
 	}
-	out := clearLine + line
+	out := clearLine + s.fit(line)
 	if line != "" {
 		out += "\n"
 	}
