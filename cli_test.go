@@ -164,6 +164,9 @@ func TestQuietSuccessPrintsNothing(t *testing.T) {
 	got := rolesweep(t, invocation{}, "apply", "testdata/removals.csv", "--yes", "--quiet", "--domain", url, "--api-token", tn.Token(), "--report", path)
 	assert.Equal(t, result{0, "", ""}, got)
 	assert.Equal(t, report.Completed, readReport(t, path).Outcome)
+	tn, url = startTenant(t, sandbox.Options{}, "testdata/removals.csv")
+	got = rolesweep(t, invocation{}, "apply", "testdata/removals.csv", "--yes", "--quiet", "--log-format", "json", "--domain", url, "--api-token", tn.Token(), "--report", path)
+	assert.Equal(t, result{0, "", ""}, got, "quiet JSON: not even the end event")
 
 	// A failed run still says so.
 	tn, url = startTenant(t, sandbox.Options{}, "testdata/removals.csv")
@@ -171,6 +174,13 @@ func TestQuietSuccessPrintsNothing(t *testing.T) {
 	got = rolesweep(t, invocation{}, "apply", "testdata/removals.csv", "--yes", "--quiet", "--max-retries", "0", "--domain", url, "--api-token", tn.Token(), "--report", path)
 	assert.Equal(t, 1, got.code)
 	assert.Contains(t, got.stdout, "completed_with_failures: removed 0 · absent 0 · not_found 0 · failed 24")
+	tn, url = startTenant(t, sandbox.Options{}, "testdata/removals.csv")
+	tn.SetFailNext(1000, 503)
+	got = rolesweep(t, invocation{}, "apply", "testdata/removals.csv", "--yes", "--quiet", "--log-format", "json", "--max-retries", "0", "--domain", url, "--api-token", tn.Token(), "--report", filepath.Join(t.TempDir(), "r.json"))
+	assert.Equal(t, 1, got.code)
+	records := jsonLines(t, got.stderr)
+	require.NotEmpty(t, records)
+	assert.Equal(t, "completed_with_failures", records[len(records)-1]["outcome"], "a failed run's end event still prints")
 }
 
 // jsonLines parses every line of a JSON log, failing on any that is not.
