@@ -84,7 +84,8 @@ func visible(f cli.Flag) bool {
 // its description (which holds the examples), then its flags in groups, in
 // the order of categories and, within a group, in the order declared.
 func PrintCommand(w io.Writer, program string, cmd *cli.Command, categories []string) {
-	fmt.Fprintf(w, "%s %s - %s\n\nUsage:\n  %s %s [flags] %s\n", program, cmd.Name, cmd.Usage, program, cmd.Name, cmd.ArgsUsage)
+	fmt.Fprintf(w, "%s %s - %s\n\nUsage:\n  %s\n", program, cmd.Name, cmd.Usage,
+		strings.TrimSpace(program+" "+cmd.Name+" [flags] "+cmd.ArgsUsage))
 	if cmd.Description != "" {
 		fmt.Fprintf(w, "\n%s\n", indent(strings.TrimRight(cmd.Description, "\n"), "  "))
 	}
