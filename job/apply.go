@@ -186,6 +186,9 @@ func (a *applyRun) reportPaths() error {
 		if err != nil {
 			return configErrorf("reports", "%v", err)
 		}
+		if t.Stdout() && a.cfg.Stdout == nil {
+			return configErrorf("reports", "%s: this run has no standard output to write to", p)
+		}
 		a.targets = append(a.targets, t)
 	}
 	return nil
