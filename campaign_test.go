@@ -174,6 +174,7 @@ func TestEntraPlanMarkdownGolden(t *testing.T) {
 	require.Equal(t, 0, code, stderr.String())
 	got := strings.ReplaceAll(stdout.String(), strings.TrimPrefix(url, "http://"), "127.0.0.1:PORT")
 	got = strings.ReplaceAll(got, job.Operator(), "alice@build-7")
+	got = strings.ReplaceAll(got, toolName(), "rolesweep vX")
 	// The digest covers the tenant's address, a free port that changes.
 	got = regexp.MustCompile(`sha256:[0-9a-f]{64}`).ReplaceAllString(got, "sha256:DIGEST")
 	golden := filepath.Join("testdata", "golden", "entra-plan-check.md.golden")

@@ -16,16 +16,16 @@ import (
 // review tools").
 func exportFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringSliceFlag{Name: "map", Category: "Input",
+		&cli.StringSliceFlag{Name: "map", Category: catInput,
 			Usage: "take a field from the export's column, as `FIELD=COLUMN` (fields: user_id, user_email, role_id, role_name, organization_id, reason); repeatable; unmapped columns are then ignored"},
-		&cli.StringSliceFlag{Name: "where", Category: "Input",
-			Usage: "act only on rows matching `COLUMN=VALUE[,VALUE…]` (values case-insensitive); repeatable, all must hold; the other rows are excluded and never sent"},
-		&cli.StringFlag{Name: "preset", Category: "Input",
+		&cli.StringSliceFlag{Name: "where", Category: catInput,
+			Usage: "act only on rows matching `COLUMN=VALUE[,VALUE…]` (case-insensitive); repeatable, all must hold; the other rows are excluded and never sent"},
+		&cli.StringFlag{Name: "preset", Category: catInput,
 			Usage: "read a known review tool's export by preset `NAME` (e.g. entra-review; see rolesweep help presets); --map and --where override its settings"},
 	}
 }
 
-var skipProtectedFlag = &cli.BoolFlag{Name: "skip-protected", Category: "Safety",
+var skipProtectedFlag = &cli.BoolFlag{Name: "skip-protected", Category: catSafety,
 	Usage: "report rows touching a protected user or role as protected (exit 1) and remove the rest; default: refuse the whole run (exit 2)"}
 
 // readMapping fills the source's Map, Where and Preset from the flags.

@@ -2,22 +2,37 @@ package main
 
 import (
 	"io"
-	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/rolesweep/rolesweep/usage"
 )
 
 // helpTopics are the `rolesweep help TOPIC` pages that are not commands.
 var helpTopics = map[string]func(w io.Writer){}
 
-// helpTopic prints `rolesweep help TOPIC` when args ask for a topic that is
-// not a command, and says whether it did. (The cli branch's help command
-// serves helpTopics itself; this stands in until it lands.)
-func helpTopic(args []string, w io.Writer) bool {
-	if len(args) != 3 || args[1] != "help" {
-		return false
+// printHelp replaces urfave/cli's help templates (cli.HelpPrinter): the
+// flags come in their categories, in flagCategories' order.
+func printHelp(w io.Writer, _ string, data any) {
+	switch d := data.(type) {
+	case *cli.Command:
+		usage.PrintCommand(w, "rolesweep", d, flagCategories)
+	case *cli.App:
+		usage.PrintApp(w, d)
 	}
-	print, ok := helpTopics[strings.ToLower(args[2])]
-	if ok {
-		print(w)
-	}
-	return ok
+}
+
+// helpCommands are help, version, completion and the hidden man.
+func helpCommands() []*cli.Command {
+	return usage.Commands(usage.Options{
+		Categories: flagCategories,
+		Topics:     helpTopics,
+		Version:    func() string { return currentVersion().String() },
+		UsageError: func(msg string) error { return &usageError{msg} },
+	})
+}
+
+// flagUsageError is every command's OnUsageError: a short usage error.
+func flagUsageError(c *cli.Context, err error, _ bool) error {
+	return &usageError{usage.FlagError(c, err)}
 }
