@@ -82,7 +82,7 @@ echo; echo "== rolesweep plan $EXPORT --preset entra-review --check --format mar
 sed -n '/^## Planned removals/,$p' "$OUT/campaign-plan.md"
 
 echo; echo "== rolesweep apply $EXPORT --preset entra-review --yes --check"
-"$BIN" apply "$EXPORT" --preset entra-review --yes --check --quiet \
+"$BIN" apply "$EXPORT" --preset entra-review --yes --check \
   --report "$OUT/campaign-report.json" --report "$OUT/campaign-report.csv"
 sha=$( (sha256sum "$EXPORT" 2>/dev/null || shasum -a 256 "$EXPORT") | cut -d' ' -f1)
 echo "   the report's input.sha256 is the export's own: $sha"
