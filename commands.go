@@ -171,7 +171,13 @@ func printSummary(e env, sum job.Summary) {
 	for _, p := range sum.Reports {
 		fmt.Fprintln(w, "report: "+p)
 	}
-	if sum.Journal != "" {
+	if sum.Unwritten > 0 {
+		fmt.Fprintf(w, "%d %s could not be written (see the error on standard error)\n", sum.Unwritten, plural(sum.Unwritten, "report", "reports"))
+	}
+	switch {
+	case sum.Journal != "" && sum.Unwritten > 0:
+		fmt.Fprintf(w, "journal: %s (the record of this run: to write the report, the same command with --resume %s)\n", sum.Journal, sum.Journal)
+	case sum.Journal != "":
 		fmt.Fprintf(w, "journal: %s (to retry what did not finish: the same command with --resume %s)\n", sum.Journal, sum.Journal)
 	}
 }

@@ -43,6 +43,9 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 	if err := a.reportPaths(); err != nil {
 		return nil, err
 	}
+	if err := checkWritable("reports", a.paths...); err != nil {
+		return nil, err
+	}
 	if a.session, err = connect(cfg.Tenant); err != nil {
 		return nil, err
 	}
@@ -90,10 +93,12 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 			return nil, err
 		}
 	}
-	if err := a.journal.open(hooks); err != nil {
-		return nil, err
-	}
 
+	// One request proves the tenant usable before a request per row could
+	// fail one by one (after the prompt, which comes before anything is sent).
+	if err := a.session.preflight(ctx); err != nil {
+		return a.finish(err)
+	}
 	if err := a.session.resolve(ctx, a.plan); err != nil {
 		return a.finish(err)
 	}
@@ -102,6 +107,11 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 	a.out = a.plan.Outcomes(report.Skipped, report.Failed)
 	if v := a.plan.Violations(protection, a.plan.Input.Path); len(v) > 0 {
 		return nil, &ProtectedError{Violations: v}
+	}
+	// Only now will something be sent: the journal is created (a new run)
+	// or announced (a resumed one).
+	if err := a.journal.open(hooks); err != nil {
+		return nil, err
 	}
 	todo := a.journal.restore(a.plan, a.out)
 
@@ -200,21 +210,33 @@ func (a *applyRun) finish(runErr error) (*report.Report, error) {
 	}
 	r.Tally()
 	r.SetOutcome()
-	var writeErr error
+	// Every report is written before the journal is closed: the journal is
+	// removed only once the evidence is safely elsewhere, and a report that
+	// failed is never named as written.
+	var (
+		writeErr error
+		written  []string
+	)
 	for _, p := range a.paths {
 		if err := report.WriteFile(p, r); err != nil {
 			writeErr = errors.Join(writeErr, fmt.Errorf("writing the report %s: %w", p, err))
+			continue
 		}
+		written = append(written, p)
 	}
-	sum := Summary{Report: r, Reports: a.paths, Journal: a.journal.close(r, a.hooks)}
+	sum := Summary{Report: r, Reports: written, Journal: a.journal.close(r, writeErr == nil, a.hooks)}
 	if a.saved != nil {
 		sum.Drift = drift(a.saved.Results, reconcile.Rows{Plan: a.plan, Outcomes: a.out})
+	}
+	if writeErr != nil {
+		sum.Unwritten = len(a.paths) - len(written)
 	}
 	if a.hooks.Finished != nil {
 		a.hooks.Finished(sum)
 	}
 	if writeErr != nil {
-		// The tenant was changed but the evidence is missing: never exit 0.
+		// The tenant may have been changed but the evidence is missing:
+		// never exit 0; the journal kept for --resume is the record.
 		return r, &reconcile.AbortError{Reason: "the report could not be written", Err: errors.Join(runErr, writeErr)}
 	}
 	return r, runErr
