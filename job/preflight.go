@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/rolesweep/rolesweep/management"
 	"github.com/rolesweep/rolesweep/reconcile"
+	"github.com/rolesweep/rolesweep/report"
 )
 
 // checkWritable proves, before anything is sent, that every path can be
@@ -18,44 +17,9 @@ import (
 // removals were left without a record. field names the config field.
 func checkWritable(field string, paths ...string) error {
 	for _, p := range paths {
-		if err := writable(p); err != nil {
-			return configErrorf(field, "%v; nothing was sent", err)
+		if err := report.CheckWritable(p); err != nil {
+			return &ConfigError{Field: field, Message: err.Error() + "; nothing was sent", Err: err}
 		}
-	}
-	return nil
-}
-
-// writable is report.CheckWritable's rule, until that is in this branch.
-func writable(path string) error {
-	if path == "-" {
-		return nil
-	}
-	if path == "" {
-		return errors.New("empty path")
-	}
-	if info, err := os.Stat(path); err == nil && info.IsDir() {
-		return fmt.Errorf("%s cannot be written: is a directory", path)
-	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	if info, err := os.Stat(dir); err != nil {
-		return fmt.Errorf("%s cannot be written: directory %s: %w", path, dir, err)
-	} else if !info.IsDir() {
-		return fmt.Errorf("%s cannot be written: %s is not a directory", path, dir)
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".check-*")
-	if err != nil {
-		return fmt.Errorf("%s cannot be written: %w", path, err)
-	}
-	name := tmp.Name()
-	closeErr := tmp.Close()
-	if err := os.Remove(name); err != nil {
-		return fmt.Errorf("%s cannot be written: %w", path, err)
-	}
-	if closeErr != nil {
-		return fmt.Errorf("%s cannot be written: %w", path, closeErr)
 	}
 	return nil
 }
