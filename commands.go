@@ -60,7 +60,13 @@ func cmdPlan(c *cli.Context, e env) error {
 	ctx, _, stop := e.interrupts(c.Context, false)
 	defer stop()
 	r, err := job.Plan(ctx, cfg, job.Hooks{})
-	if err != nil {
+	var unchecked *job.UncheckedError
+	if r == nil {
+		return err
+	}
+	if err != nil && !errors.As(err, &unchecked) {
+		// A plan with rows the check could not classify is shown, never saved.
+		_ = report.Write(e.stdout, format, r)
 		return err
 	}
 	if out := c.String("out"); out != "" {
@@ -69,7 +75,14 @@ func cmdPlan(c *cli.Context, e env) error {
 		}
 		fmt.Fprintf(e.stderr, "plan saved to %s (%s)\n", out, r.PlanDigest)
 	}
-	return report.Write(e.stdout, format, r)
+	if err := report.Write(e.stdout, format, r); err != nil {
+		return err
+	}
+	if unchecked != nil {
+		fmt.Fprintln(e.stderr, "rolesweep: "+unchecked.Error())
+		return &failuresError{failed: unchecked.Rows}
+	}
+	return nil
 }
 
 // parseApply turns apply's flags into its config.

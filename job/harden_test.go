@@ -244,3 +244,47 @@ func TestAJournalInUseOrALinkIsRefused(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, got, "written through the link")
 }
+
+// v0.1 saved a plan with status failed when the tenant's answers were not
+// JSON, and exited 0; apply --plan then refused it. Now a check that cannot
+// classify a row is an abort (exit 3) and the plan is not for saving.
+func TestPlanCheckWithUnreadableAnswersIsNotAPlan(t *testing.T) {
+	f := newFixture(t, 2)
+	f.tenant.SetReadFault("invalid-json")
+	r, err := Plan(context.Background(), PlanConfig{Source: Source{Path: f.input}, Check: true, Tenant: f.tenantConfig()}, Hooks{})
+	var abort *reconcile.AbortError
+	require.ErrorAs(t, err, &abort)
+	assert.Contains(t, err.Error(), "could not tell what to do with 4 roles")
+	assert.Contains(t, err.Error(), "the plan was not saved")
+	require.NotNil(t, r, "the rows are still shown")
+	assert.Zero(t, f.deletes())
+}
+
+// Reads that fail for reasons that may pass plan the rows as remove, with
+// the reason, as v0.1 did; but the check was incomplete, so it is not a
+// success either.
+func TestPlanCheckWithFailedReadsSaysSo(t *testing.T) {
+	f := newFixture(t, 2)
+	f.tenant.SetFailNext(100, 503)
+	r, err := Plan(context.Background(), PlanConfig{Source: Source{Path: f.input}, Check: true, Tenant: f.tenantConfig()}, Hooks{})
+	var unchecked *UncheckedError
+	require.ErrorAs(t, err, &unchecked)
+	assert.Equal(t, 4, unchecked.Rows)
+	require.NotNil(t, r)
+	for res := range r.Rows() {
+		assert.Equal(t, report.PlanRemove, res.Status)
+		assert.Contains(t, res.Error, "could not be read")
+	}
+	assert.NoError(t, r.CheckDigest())
+}
+
+func TestPlanCheckOfAnUnreachableTenantStopsAtOnce(t *testing.T) {
+	f := newFixture(t, 2)
+	cfg := f.tenantConfig()
+	cfg.Management.Domain = "http://" + closedPort(t)
+	cfg.MaxRetries = 5
+	_, err := Plan(context.Background(), PlanConfig{Source: Source{Path: f.input}, Check: true, Tenant: cfg}, Hooks{})
+	var abort *reconcile.AbortError
+	require.ErrorAs(t, err, &abort)
+	assert.True(t, management.IsNetwork(err))
+}
