@@ -244,10 +244,7 @@ func (e *Executor) runGroup(ctx context.Context, p *Plan, gi int, out []Outcome)
 			out[ti].Status = report.Failed
 			out[ti].Error = "removed, but verification failed: " + vres.Err.Error()
 		}
-		if vres.Class == pacer.Auth {
-			return &AbortError{Reason: "the tenant refused the token", Err: vres.Err}
-		}
-		return nil
+		return fatal(vres)
 	}
 	for _, ti := range todo {
 		if held[p.Triples[ti].RoleID] {
@@ -321,7 +318,18 @@ func settle(log *slog.Logger, p *Plan, out []Outcome, todo []int, res pacer.Outc
 		o.Status = st
 		o.Error = msg
 	}
-	if res.Class == pacer.Auth {
+	return fatal(res)
+}
+
+// fatal is the error that stops the whole run after this outcome, or nil:
+// what failed here would fail for every row, so the rest are skipped rather
+// than each sent to fail the same way.
+func fatal(res pacer.Outcome) error {
+	switch {
+	case errors.Is(res.Err, management.ErrTokenUnavailable):
+		// The token endpoint kept failing through its own bounded tries.
+		return &AbortError{Reason: "no token from the tenant's token endpoint", Err: res.Err}
+	case res.Class == pacer.Auth:
 		return &AbortError{Reason: "the tenant refused the token", Err: res.Err}
 	}
 	return nil
