@@ -57,6 +57,12 @@ func cmdPlan(c *cli.Context, e env) error {
 	if err != nil {
 		return err
 	}
+	if out := c.String("out"); out != "" {
+		// Before the check reads the tenant for minutes, not after.
+		if err := report.CheckWritable(out); err != nil {
+			return usagef("--out: %v", err)
+		}
+	}
 	ctx, _, stop := e.interrupts(c.Context, false)
 	defer stop()
 	r, err := job.Plan(ctx, cfg, job.Hooks{})

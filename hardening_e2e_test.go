@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -303,4 +304,78 @@ func TestOneJournalOneRun(t *testing.T) {
 	assert.Equal(t, report.Completed, final.Outcome)
 	_, err = os.Stat(journalPath)
 	assert.True(t, errors.Is(err, os.ErrNotExist), "the completed run's journal is still there: %v", err)
+}
+
+// v0.1 sent every DELETE, then could not write the report, still printed
+// `report: <path>` and deleted the journal. Here the report path becomes
+// unwritable mid-run (a directory appears there): exit 3, the error on
+// stderr, stdout never names it, and the kept journal is the way back.
+func TestAReportThatCannotBeWrittenIsNeverNamed(t *testing.T) {
+	in := writeIDRemovals(t, 5)
+	tn, gate, url := gatedTenant(t, in)
+	dir := t.TempDir()
+	bad, good := filepath.Join(dir, "report.json"), filepath.Join(dir, "report.csv")
+	go func() {
+		for gate.arrived.Load() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		_ = os.Mkdir(bad, 0o700)
+		gate.Open()
+	}()
+	got := rolesweep(t, invocation{}, "apply", in, "--yes", "--quiet", "--domain", url, "--api-token", tn.Token(),
+		"--report", bad, "--report", good)
+	assert.Equal(t, exitAborted, got.code, "stdout:\n%s\nstderr:\n%s", got.stdout, got.stderr)
+	assert.Contains(t, got.stderr, "the report could not be written")
+	assert.Contains(t, got.stderr, bad)
+	assert.NotContains(t, got.stdout, "report: "+bad)
+	assert.Contains(t, got.stdout, "report: "+good)
+	journalPath := filepath.Join(dir, "report.journal.jsonl")
+	assert.Contains(t, got.stdout, "--resume "+journalPath)
+	assert.FileExists(t, journalPath)
+	assert.Equal(t, 5, deletesSent(tn))
+
+	require.NoError(t, os.Remove(bad))
+	got = rolesweep(t, invocation{}, "apply", in, "--yes", "--quiet", "--domain", url, "--api-token", tn.Token(),
+		"--report", bad, "--resume", journalPath)
+	assert.Equal(t, exitOK, got.code, "stderr:\n%s", got.stderr)
+	assert.Equal(t, 5, deletesSent(tn), "the resumed run had nothing left to send")
+	assert.Equal(t, report.Completed, readReport(t, bad).Outcome)
+	assert.NoFileExists(t, journalPath)
+}
+
+// v0.1 exited 0 and saved a plan with status failed when the tenant's
+// answers were not JSON; apply --plan then refused it.
+func TestPlanCheckOfUnreadableAnswersSavesNothing(t *testing.T) {
+	in := writeIDRemovals(t, 5)
+	tn, url := startTenant(t, sandbox.Options{ReadFault: sandbox.ReadFaultInvalidJSON}, in)
+	out := filepath.Join(t.TempDir(), "plan.json")
+	got := rolesweep(t, invocation{}, "plan", in, "--check", "--out", out, "--format", "json", "--domain", url, "--api-token", tn.Token())
+	assert.Equal(t, exitAborted, got.code, "stderr:\n%s", got.stderr)
+	assert.Contains(t, got.stderr, "the plan was not saved")
+	assert.NoFileExists(t, out)
+
+	// An --out that cannot be written is refused before the tenant is read.
+	sent := tn.Stats().Total
+	got = rolesweep(t, invocation{}, "plan", in, "--check", "--out", filepath.Join(t.TempDir(), "missing", "plan.json"),
+		"--domain", url, "--api-token", tn.Token())
+	assert.Equal(t, exitInvalid, got.code)
+	assert.Equal(t, sent, tn.Stats().Total)
+}
+
+// v0.1 took 97 s and 4,500 requests to fail 750 rows against 127.0.0.1:1.
+func TestAnUnreachableTenantIsExitThreeAtOnce(t *testing.T) {
+	in := writeIDRemovals(t, 50)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := l.Addr().String()
+	require.NoError(t, l.Close())
+	path := filepath.Join(t.TempDir(), "r.json")
+	got := rolesweep(t, invocation{}, "apply", in, "--yes", "--quiet", "--domain", "http://"+closed, "--api-token", "x-token",
+		"--report", path)
+	assert.Equal(t, exitAborted, got.code)
+	assert.Contains(t, got.stderr, "the tenant cannot be reached; nothing was sent")
+	r := readReport(t, path)
+	checkComplete(t, r, in)
+	assert.Equal(t, 50, r.Summary.Skipped)
+	assert.NoFileExists(t, strings.TrimSuffix(path, ".json")+".journal.jsonl")
 }
