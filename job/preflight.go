@@ -49,7 +49,9 @@ func (s *session) preflight(ctx context.Context) error {
 	var err error
 	for try := 1; ; try++ {
 		_, err = s.client.Preflight(ctx)
-		if !management.IsNetwork(err) || try == preflightTries || ctx.Err() != nil {
+		// A token fetch that failed has already had its own tries.
+		retry := management.IsNetwork(err) && !errors.Is(err, management.ErrTokenUnavailable)
+		if !retry || try == preflightTries || ctx.Err() != nil {
 			break
 		}
 		select {
@@ -71,10 +73,10 @@ func preflightVerdict(ctx context.Context, err error) error {
 			return &reconcile.AbortError{Reason: abort.Reason + " before anything was sent"}
 		}
 		return &reconcile.AbortError{Reason: "interrupted before anything was sent"}
+	case management.IsNetwork(err): // also a token endpoint that could not be reached
+		return &reconcile.AbortError{Reason: "the tenant cannot be reached; nothing was sent", Err: err}
 	case errors.Is(err, management.ErrTokenUnavailable):
 		return &reconcile.AbortError{Reason: "no token from the tenant's token endpoint; nothing was sent", Err: err}
-	case management.IsNetwork(err):
-		return &reconcile.AbortError{Reason: "the tenant cannot be reached; nothing was sent", Err: err}
 	case management.CredentialsRejected(err):
 		return &reconcile.AbortError{Reason: "the tenant refused the credentials; nothing was sent", Err: err}
 	case ctx.Err() != nil:
