@@ -288,3 +288,30 @@ func TestPlanCheckOfAnUnreachableTenantStopsAtOnce(t *testing.T) {
 	require.ErrorAs(t, err, &abort)
 	assert.True(t, management.IsNetwork(err))
 }
+
+// v0.1 asked a failing token endpoint 1,200 times in 32 s and failed every
+// row. The client's one shared fetch gives up after its bounded tries, and
+// the preflight turns that into exit 3 with every row skipped.
+func TestAFailingTokenEndpointStopsTheRunAtThePreflight(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the token client's backoff (seconds)")
+	}
+	f := newFixture(t, 5)
+	f.tenant.AddClient("rolesweep-ci", "a-client-secret-of-some-length", "read:roles", "update:users")
+	f.tenant.SetTokenFault(500, 0)
+	cfg := f.applyConfig()
+	cfg.Tenant.Management = management.Config{Domain: f.url, ClientID: "rolesweep-ci", ClientSecret: "a-client-secret-of-some-length"}
+	r, err := Apply(context.Background(), cfg, Hooks{})
+	var abort *reconcile.AbortError
+	require.ErrorAs(t, err, &abort)
+	assert.ErrorIs(t, err, management.ErrTokenUnavailable)
+	assert.Contains(t, err.Error(), "no token from the tenant's token endpoint; nothing was sent")
+	assert.NotContains(t, err.Error(), "a-client-secret-of-some-length")
+	assert.Equal(t, 10, r.Summary.Skipped)
+	st := f.tenant.Stats()
+	assert.Equal(t, management.DefaultTokenTries, st.Faults.TokenFailed, "one shared fetch, its bounded tries")
+	for route := range st.Requests {
+		assert.NotContains(t, route, "/api/v2/", "no API request without a token")
+	}
+	assert.NoFileExists(t, filepath.Join(f.dir, "report.journal.jsonl"))
+}
