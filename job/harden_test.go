@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -314,4 +317,48 @@ func TestAFailingTokenEndpointStopsTheRunAtThePreflight(t *testing.T) {
 		assert.NotContains(t, route, "/api/v2/", "no API request without a token")
 	}
 	assert.NoFileExists(t, filepath.Join(f.dir, "report.journal.jsonl"))
+}
+
+// v0.1 retried row by row, for minutes, once the tenant went away mid-run.
+// Network failures in a row with no answer (the pacer's Unreachable) now
+// stop the run like a 401: exit 3, the rest skipped, within seconds.
+func TestATenantLostMidRunStopsTheRun(t *testing.T) {
+	f := newFixture(t, 200)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var answered atomic.Int64
+	lost := make(chan struct{})
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodDelete && answered.Add(1) > 20 {
+			<-lost // the tenant goes away with this request on the wire
+			return
+		}
+		f.tenant.ServeHTTP(w, r)
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	go func() {
+		for answered.Load() <= 20 {
+			time.Sleep(time.Millisecond)
+		}
+		srv.Close() // the listener and every connection: refused from now on
+		close(lost)
+	}()
+	cfg := f.applyConfig()
+	cfg.Tenant.Management.Domain = "http://" + l.Addr().String()
+	cfg.Tenant.Concurrency = 4
+	cfg.Tenant.MaxRetries = 5
+	r, err := Apply(context.Background(), cfg, Hooks{})
+	var abort *reconcile.AbortError
+	require.ErrorAs(t, err, &abort)
+	assert.Contains(t, abort.Reason, "the tenant stopped answering")
+	require.NotNil(t, r)
+	assert.Equal(t, report.Aborted, r.Outcome)
+	s := r.Summary
+	t.Logf("removed %d, failed %d, skipped %d, %d requests", s.Removed, s.Failed, s.Skipped, s.Requests)
+	assert.Equal(t, 40, s.Removed, "the 20 groups answered before the tenant went")
+	assert.LessOrEqual(t, s.Failed, 2*4, "only the groups on the wire are in doubt")
+	assert.Equal(t, 400, s.Removed+s.Failed+s.Skipped)
+	assert.Less(t, s.Requests, 100, "not a retry storm per row")
+	assert.FileExists(t, filepath.Join(f.dir, "report.journal.jsonl"), "kept for --resume")
 }

@@ -331,6 +331,10 @@ func fatal(res pacer.Outcome) error {
 		return &AbortError{Reason: "no token from the tenant's token endpoint", Err: res.Err}
 	case res.Class == pacer.Auth:
 		return &AbortError{Reason: "the tenant refused the token", Err: res.Err}
+	case res.Class == pacer.Unreachable:
+		// Network failures in a row, no answer in between: the tenant is
+		// gone, and every row would fail the same way, minutes each.
+		return &AbortError{Reason: "the tenant stopped answering", Err: res.Err}
 	}
 	return nil
 }
@@ -348,9 +352,14 @@ func statusOf(out pacer.Outcome, doing string) (report.Status, string) {
 	switch out.Class {
 	case pacer.Success:
 		return report.Removed, ""
-	case pacer.Canceled:
-		if out.Attempts == 0 {
+	case pacer.Canceled, pacer.Unreachable:
+		if out.Unsent {
+			// Nothing sent, or only attempts the tenant refused before acting
+			// (429s, a refused connection): certainly not applied.
 			return report.Skipped, ""
+		}
+		if out.Class == pacer.Unreachable {
+			return report.Failed, fmt.Sprintf("the tenant stopped answering while %s after %d attempts; the outcome is unknown: %v", doing, out.Attempts, out.Err)
 		}
 		return report.Failed, fmt.Sprintf("interrupted while %s after %d attempts; the outcome is unknown: %v", doing, out.Attempts, out.Err)
 	case pacer.Permanent:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -50,4 +51,31 @@ func TestTokenUnavailableStopsTheRunLikeA401(t *testing.T) {
 		assert.Equal(t, report.Skipped, r.Status)
 	}
 	assert.EqualValues(t, 1, api.calls.Load(), "not retried, not repeated per row")
+}
+
+// A 429 applies nothing. v0.1 reported a removal interrupted while it waited
+// out 429s as failed, "the outcome is unknown"; it is skipped: not sent, and
+// --resume sends it.
+func TestInterruptedAfterOnly429sIsSkipped(t *testing.T) {
+	f := newFixture(t, sandbox.Options{})
+	f.tenant.AddUser("auth0|a", "", roleA)
+	f.tenant.SetFailNext(1_000_000, 429)
+	p := planOf(input.Row{UserID: "auth0|a", RoleID: roleA})
+	out := p.Outcomes(report.Skipped, report.Failed)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	x := &Executor{API: f.client, Pacer: fastPacer(1_000_000), Concurrency: 1}
+	go func() { done <- x.Execute(ctx, p, out, nil) }()
+	for f.tenant.Stats().Faults.Forced < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	err := <-done
+	var abort *AbortError
+	require.ErrorAs(t, err, &abort)
+	res := joined(p, out)[0]
+	assert.Equal(t, report.Skipped, res.Status, "%+v", res)
+	assert.NotContains(t, res.Error, "outcome is unknown")
+	assert.GreaterOrEqual(t, res.Attempts, 2, "the attempts are still on record")
+	assert.Equal(t, []string{roleA}, f.tenant.Roles("auth0|a"))
 }
