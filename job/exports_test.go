@@ -146,7 +146,7 @@ func TestPlanEvidenceNamesTheExportSettings(t *testing.T) {
 // names in its report.
 func TestResumeWithTenantNamesRetriesOnlyWhatDidNotFinish(t *testing.T) {
 	f := newFixture(t, 4)
-	f.tenant.SetFailNext(1, 503) // the first user's DELETE fails
+	f.tenant.SetFailNext(2, 503) // the preflight goes on; then the first user's read fails
 	cfg := f.applyConfig()
 	cfg.Check = true
 	var first Summary
