@@ -3,6 +3,7 @@ package journal
 import (
 	"fmt"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/rolesweep/rolesweep/report"
@@ -14,6 +15,14 @@ import (
 // line longer than this (a user with thousands of roles) still goes out, as
 // a batch of its own.
 const maxBatchBytes = 256 << 10
+
+// linePool holds the buffers Records encode their lines in, so that
+// encoding allocates nothing and holds no lock.
+var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// maxPooledLine keeps a buffer that a user with thousands of roles grew out
+// of the pool.
+const maxPooledLine = 64 << 10
 
 // testHookBatchFull, when set by a test, is called each time a Record
 // waits for a full batch to be taken, without w.mu held.

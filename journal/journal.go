@@ -288,14 +288,6 @@ func (w *Writer) Record(e Entry) error {
 	return w.enqueue(line)
 }
 
-// linePool holds the buffers Records encode their lines in, so that
-// encoding allocates nothing and holds no lock.
-var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
-// maxPooledLine keeps a buffer that a user with thousands of roles grew out
-// of the pool.
-const maxPooledLine = 64 << 10
-
 // unusable returns why no more lines may be written, or nil. w.mu is held.
 func (w *Writer) unusable() error {
 	if w.err != nil {
