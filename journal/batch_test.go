@@ -244,7 +244,7 @@ func TestFullBatchWaitsForTheDisk(t *testing.T) {
 	waited := make(chan int, 1)
 	testHookBatchFull = func() {
 		w.mu.Lock()
-		gathered := len(w.next.buf)
+		gathered := len(w.next)
 		w.mu.Unlock()
 		select {
 		case waited <- gathered:

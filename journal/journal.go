@@ -149,9 +149,10 @@ func DefaultPath(reportPath string, now time.Time) string {
 // Records are group-committed: Record adds its line to the batch gathering in
 // memory and returns, and one flusher goroutine writes each batch with one
 // write call and one fsync, taking whatever gathered while the previous fsync
-// ran. A crash therefore loses at most the last two batches (the one being
-// fsynced and the one gathering, each at most maxBatchBytes): groups that
-// resume sends again, which is safe because removing a role is idempotent.
+// ran, at most one fsync per minSyncInterval. A crash therefore loses at most
+// the last moments' records (the batch being fsynced and the one gathering,
+// each at most maxBatchBytes): groups that resume sends again, which is safe
+// because removing a role is idempotent.
 // Close makes everything recorded durable before it returns.
 //
 // Once a write or fsync fails the Writer refuses further records: after a
@@ -161,13 +162,16 @@ type Writer struct {
 	path string
 
 	mu       sync.Mutex
-	f        *os.File // nil once closed; while inFlight is set only the flusher uses it
-	size     int64    // bytes of complete lines in the file
-	err      error    // sticky: the first write or fsync failure
-	closing  bool     // Close has begun: no more records
-	next     *batch   // lines gathering for the next write; nil when none
-	inFlight *batch   // the batch the flusher is writing; nil when it is idle
-	spare    []byte   // the last written batch's buffer, for reuse
+	f        *os.File      // nil once closed; while flushing only the flusher uses it
+	size     int64         // bytes of complete lines in the file
+	err      error         // sticky: the first write or fsync failure
+	closing  bool          // Close has begun: no more records
+	next     []byte        // lines gathering for the next write
+	spare    []byte        // the last written batch's buffer, for reuse
+	flushing bool          // a flusher goroutine runs; the channels below are its own
+	taken    chan struct{} // closed when the flusher takes next
+	hurry    chan struct{} // a flusher pausing between fsyncs returns to work when sent to
+	stopped  chan struct{} // closed when the flusher returns
 }
 
 // Create starts a new journal at path, writes the header line and fsyncs the
