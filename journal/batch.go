@@ -11,7 +11,8 @@ import (
 )
 
 // maxBatchBytes bounds the lines gathered while the previous batch is being
-// written and fsynced (a few hundred groups at a few hundred bytes each), and
+// written and fsynced, or the flusher pauses between fsyncs (a few hundred
+// groups at a few hundred bytes each), and
 // so what a crash can lose and the memory a slow disk can tie up. A single
 // line longer than this (a user with thousands of roles) still goes out, as
 // a batch of its own.
