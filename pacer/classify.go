@@ -170,7 +170,6 @@ func Classify(err error) Class {
 	return Permanent
 }
 
-
 // classifyStatus is the behaviour of a Management API answer's status.
 func classifyStatus(code int) Class {
 	switch {
