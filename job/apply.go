@@ -24,6 +24,9 @@ type applyRun struct {
 	journal *journalRun
 	report  *report.Report
 	paths   []string
+	// checked: the current assignments were read before anything was
+	// removed (the report's run.checked).
+	checked bool
 }
 
 // Apply removes the roles of the input (or of a saved plan), journals every
@@ -76,11 +79,15 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 	}
 	a.report.Summary.Duplicates = a.plan.Duplicates
 
-	// Guards that need nothing from the tenant come first: nothing is sent.
-	if cfg.MaxRemovals >= 0 && a.plan.Removals() > cfg.MaxRemovals {
+	// Unchecked, the guard needs nothing from the tenant: nothing is sent.
+	a.checked = cfg.Check || a.saved != nil
+	if !a.checked && cfg.MaxRemovals >= 0 && a.plan.Removals() > cfg.MaxRemovals {
 		return a.finish(&reconcile.AbortError{Reason: fmt.Sprintf(
 			"guard: the plan would remove %d roles, more than --max-removals %d; nothing was sent", a.plan.Removals(), cfg.MaxRemovals)})
 	}
+
+	// Confirmation comes before anything is sent, reads included; it
+	// counts the planned removals, which the read phase may lower.
 	if hooks.Confirm != nil {
 		if err := hooks.Confirm(ctx, Confirmation{Removals: a.plan.Removals(), Users: len(a.plan.Groups), Domain: domain}); err != nil {
 			var abort *reconcile.AbortError
@@ -89,9 +96,6 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 			}
 			return nil, err
 		}
-	}
-	if err := a.journal.open(hooks); err != nil {
-		return nil, err
 	}
 
 	if err := a.session.resolve(ctx, a.plan); err != nil {
@@ -109,13 +113,29 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 		API:         a.session.client,
 		Pacer:       a.session.pacer,
 		Concurrency: a.session.cfg.Concurrency,
-		Check:       cfg.Check || a.saved != nil,
+		Check:       a.checked,
 		Verify:      cfg.Verify,
 		Log:         a.session.cfg.Log,
 		Hurry:       hooks.Hurry,
 		GroupDone: func(gi int, out []reconcile.Outcome) error {
 			return a.journal.record(a.plan, gi, out, now(cfg.Now))
 		},
+	}
+	// The read phase comes before the guard and the first DELETE, so both
+	// count only roles really assigned; a resumed run reads again what its
+	// journal does not show finished.
+	if a.checked {
+		if err := x.Read(ctx, a.plan, a.out, todo); err != nil {
+			return a.finish(err)
+		}
+		removals := reconcile.Removing(a.plan, a.out, todo)
+		if cfg.MaxRemovals >= 0 && removals > cfg.MaxRemovals {
+			return a.finish(&reconcile.AbortError{Reason: fmt.Sprintf(
+				"guard: %d of the planned roles are assigned, more than --max-removals %d; nothing was removed", removals, cfg.MaxRemovals)})
+		}
+	}
+	if err := a.journal.open(hooks); err != nil {
+		return nil, err
 	}
 	stop := func() {}
 	if hooks.Progress != nil {

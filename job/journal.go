@@ -129,6 +129,9 @@ func (jr *journalRun) record(p *reconcile.Plan, gi int, out []reconcile.Outcome,
 // night's run reuse the same report path. It returns the path when kept.
 func (jr *journalRun) close(r *report.Report, hooks Hooks) string {
 	if jr.writer == nil {
+		if jr.resuming {
+			return jr.path // stopped before reopening it: still to resume
+		}
 		return ""
 	}
 	if err := jr.writer.Close(); err != nil {

@@ -23,6 +23,9 @@ type Reader interface {
 	OrganizationMemberRoles(ctx context.Context, orgID, userID string, page, perPage int) (management.RolesPage, management.Response, error)
 	Roles(ctx context.Context, nameFilter string, page, perPage int) (management.RolesPage, management.Response, error)
 	UsersByEmail(ctx context.Context, email string) ([]management.User, management.Response, error)
+	// A role's holders: page-based (the first 1,000 only), then checkpoint.
+	RoleUsers(ctx context.Context, roleID string, page, perPage int) (management.UsersPage, management.Response, error)
+	RoleUsersFrom(ctx context.Context, roleID, from string, take int) (management.CheckpointPage, management.Response, error)
 }
 
 // Remover is the part of the client that changes the tenant.
@@ -59,7 +62,10 @@ type Executor struct {
 	API         API
 	Pacer       *pacer.Pacer
 	Concurrency int
-	Check       bool // read each group's current roles first; unassigned roles become absent
+	// Check reads the current assignments first (the cheaper way, see
+	// reads.go); unassigned roles become absent and are not sent. Execute
+	// reads first unless Read already did.
+	Check bool
 	Verify      bool // read back after removing; a role still held becomes failed
 	Log         *slog.Logger
 	// GroupDone, when set, is called once for every group that finished
@@ -74,6 +80,52 @@ type Executor struct {
 	Hurry <-chan struct{}
 
 	Progress Progress
+	// ReadProgress counts the triples whose assignment the read phase read.
+	ReadProgress Progress
+	// MaxHolders caps one role's holder listing (MaxHolders when 0).
+	MaxHolders int
+
+	read  bool
+	stats ReadStats
+}
+
+func (e *Executor) reader() *reads {
+	return &reads{api: e.API, pacer: e.Pacer, concurrency: e.Concurrency, log: e.Log, progress: &e.ReadProgress, maxHolders: e.MaxHolders}
+}
+
+// Read is the read phase of a checked run: it reads the current assignments
+// of the given groups (all when nil) and marks the triples not held absent
+// and those whose read failed with the failure, before anything is removed,
+// so that guards can count what will really be removed (Removing). Execute
+// then sends only what is held. An *AbortError means 401/403 or an
+// interrupt.
+func (e *Executor) Read(ctx context.Context, p *Plan, out []Outcome, groups []int) error {
+	e.read = true
+	r := e.reader()
+	err := r.classify(ctx, p, out, groups)
+	e.stats = r.stats
+	return err
+}
+
+// ReadStats says how the read phase read.
+func (e *Executor) ReadStats() ReadStats { return e.stats }
+
+// Removing counts the triples of the given groups (all when nil) still to
+// remove: after Read, only roles really assigned.
+func Removing(p *Plan, out []Outcome, groups []int) int {
+	n := 0
+	if groups == nil {
+		for _, o := range out {
+			if o.Status == report.Skipped {
+				n++
+			}
+		}
+		return n
+	}
+	for _, gi := range groups {
+		n += len(pending(p.Groups[gi], out, report.Skipped))
+	}
+	return n
 }
 
 // Progress counts finished triples; it is read by the progress display while
@@ -92,6 +144,11 @@ type Progress struct {
 // The returned error is an *AbortError when the run did not finish; the
 // cause of ctx, when it is one, is returned as it is.
 func (e *Executor) Execute(ctx context.Context, p *Plan, out []Outcome, groups []int) error {
+	if e.Check && !e.read {
+		if err := e.Read(ctx, p, out, groups); err != nil {
+			return err
+		}
+	}
 	requests, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRequests()
 	returned := make(chan struct{})
@@ -203,26 +260,6 @@ func (e *Executor) runGroup(ctx context.Context, p *Plan, gi int, out []Outcome)
 		return nil
 	}
 	log := logger(e.Log)
-	if e.Check {
-		held, res := currentRoles(ctx, e.API, e.Pacer, g)
-		if res.Err != nil {
-			return settle(log, p, out, todo, res, "reading current roles")
-		}
-		still := todo[:0]
-		for _, ti := range todo {
-			if held[p.Triples[ti].RoleID] {
-				still = append(still, ti)
-				continue
-			}
-			out[ti].Status = report.Absent
-			out[ti].HTTPStatus = res.Response.StatusCode
-		}
-		todo = still
-		if len(todo) == 0 {
-			return nil
-		}
-	}
-
 	roleIDs := distinctRoleIDs(p, todo)
 	res := e.Pacer.Call(ctx, func(ctx context.Context) (management.Response, error) {
 		if g.OrganizationID != "" {
@@ -236,7 +273,7 @@ func (e *Executor) runGroup(ctx context.Context, p *Plan, gi int, out []Outcome)
 	if !e.Verify {
 		return nil
 	}
-	held, vres := currentRoles(ctx, e.API, e.Pacer, g)
+	held, vres := e.reader().currentRoles(ctx, g, nil)
 	if vres.Err != nil {
 		// The removal succeeded; only the read-back failed. Say so rather
 		// than claim a verification that did not happen.
@@ -266,44 +303,73 @@ type Checker struct {
 	Concurrency int
 	Log         *slog.Logger
 	Progress    Progress
+	// MaxHolders caps one role's holder listing (MaxHolders when 0).
+	MaxHolders int
+
+	stats ReadStats
 }
 
-// Check reads every group's current roles and fills out, which must have one
-// slot per triple: triples with status Skipped become remove (held), absent
-// (not held), not_found or failed; any other status is left alone.
+// ReadError says that some of a check's reads failed: those triples are
+// planned for removal with the reason as their error (a plan holds only
+// planned actions), but the plan cannot be trusted as a record of what is
+// assigned.
+type ReadError struct {
+	Triples int    // triples whose assignment could not be read
+	First   string // the first failure
+}
+
+func (e *ReadError) Error() string {
+	return fmt.Sprintf("the current assignments of %d roles could not be read (first: %s)", e.Triples, e.First)
+}
+
+// Check reads the current assignments of every triple still pending (status
+// Skipped) and fills out with planned actions: remove (held), absent (not
+// held) or not_found; any other status is left alone. A triple whose read
+// failed is planned remove with the failure as its error, and Check then
+// returns a *ReadError; 401/403 and interrupts return an *AbortError.
 func (c *Checker) Check(ctx context.Context, p *Plan, out []Outcome) error {
-	return eachGroup(ctx, p, nil, c.Concurrency, c.Pacer, &c.Progress,
-		func(gi int) error { return c.checkGroup(ctx, p, gi, out) }, nil)
-}
-
-func (c *Checker) checkGroup(ctx context.Context, p *Plan, gi int, out []Outcome) error {
-	g := p.Groups[gi]
-	todo := pending(g, out, report.Skipped)
-	if len(todo) == 0 {
-		return nil
+	for _, g := range p.Groups {
+		c.Progress.Total.Add(int64(len(pending(g, out, report.Skipped))))
 	}
-	held, res := currentRoles(ctx, c.Reader, c.Pacer, g)
-	if res.Err != nil && (res.Class == pacer.Retryable || res.Class == pacer.RateLimited) {
-		// A plan cannot know; it keeps the removal, says why, and apply
-		// will try again.
-		for _, ti := range todo {
-			out[ti].Status = report.PlanRemove
-			out[ti].Error = fmt.Sprintf("current roles could not be read after %d attempts: %v", res.Attempts, res.Err)
+	todo := make([]bool, len(out))
+	for i := range out {
+		todo[i] = out[i].Status == report.Skipped
+	}
+	r := &reads{api: c.Reader, pacer: c.Pacer, concurrency: c.Concurrency, log: c.Log, progress: &c.Progress, maxHolders: c.MaxHolders}
+	err := r.classify(ctx, p, out, nil)
+	c.stats = r.stats
+	var failed ReadError
+	for i := range out {
+		if !todo[i] {
+			continue
 		}
-		return nil
-	}
-	if res.Err != nil {
-		return settle(logger(c.Log), p, out, todo, res, "reading current roles")
-	}
-	for _, ti := range todo {
-		out[ti].Status = report.Absent
-		if held[p.Triples[ti].RoleID] {
-			out[ti].Status = report.PlanRemove
+		o := &out[i]
+		switch o.Status {
+		case report.Skipped:
+			if err == nil {
+				o.Status = report.PlanRemove // read and held
+			}
+		case report.Absent, report.NotFound:
+		default: // failed
+			if failed.Triples == 0 {
+				failed.First = o.Error
+			}
+			failed.Triples++
+			o.Status = report.PlanRemove
+			o.Error = "current roles could not be read: " + o.Error
 		}
-		out[ti].HTTPStatus = res.Response.StatusCode
+	}
+	if err != nil {
+		return err
+	}
+	if failed.Triples > 0 {
+		return &failed
 	}
 	return nil
 }
+
+// ReadStats says how the last Check read.
+func (c *Checker) ReadStats() ReadStats { return c.stats }
 
 // settle records the outcome of one paced call on every pending triple of a
 // group. A success only records attempts: the caller decides the status.
@@ -373,38 +439,6 @@ func distinctRoleIDs(p *Plan, idx []int) []string {
 
 // perPage is the largest page the Management API serves.
 const perPage = 100
-
-// currentRoles reads every page of a group's current roles, each page
-// through the shared pacer. The outcome has the error of the page that
-// failed, or the last page's response.
-func currentRoles(ctx context.Context, api Reader, pc *pacer.Pacer, g Group) (map[string]bool, pacer.Outcome) {
-	held := make(map[string]bool)
-	var out pacer.Outcome
-	attempts := 0
-	for page := 0; ; page++ {
-		var rp management.RolesPage
-		out = pc.Call(ctx, func(ctx context.Context) (resp management.Response, err error) {
-			if g.OrganizationID != "" {
-				rp, resp, err = api.OrganizationMemberRoles(ctx, g.OrganizationID, g.UserID, page, perPage)
-			} else {
-				rp, resp, err = api.UserRoles(ctx, g.UserID, page, perPage)
-			}
-			return resp, err
-		})
-		attempts += out.Attempts
-		if out.Err != nil {
-			break
-		}
-		for _, r := range rp.Roles {
-			held[r.ID] = true
-		}
-		if len(rp.Roles) < perPage || (page+1)*perPage >= rp.Total {
-			break
-		}
-	}
-	out.Attempts = attempts
-	return held, out
-}
 
 // DefaultConcurrency is --concurrency's default: enough requests in flight to
 // keep a 200-per-second bucket busy at 250 ms of latency. The pacer keeps
