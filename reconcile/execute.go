@@ -65,9 +65,9 @@ type Executor struct {
 	// Check reads the current assignments first (the cheaper way, see
 	// reads.go); unassigned roles become absent and are not sent. Execute
 	// reads first unless Read already did.
-	Check bool
-	Verify      bool // read back after removing; a role still held becomes failed
-	Log         *slog.Logger
+	Check  bool
+	Verify bool // read back after removing; a role still held becomes failed
+	Log    *slog.Logger
 	// GroupDone, when set, is called once for every group that finished
 	// (not skipped), with the run's outcomes. Calls come concurrently from
 	// the workers, so that a journal can share one fsync among them. An
