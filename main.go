@@ -134,6 +134,7 @@ var flagOf = map[string]string{
 	"concurrency": "--concurrency", "max_retries": "--max-retries", "rate": "--rate", "reserve": "--reserve",
 	"input_format": "--input-format", "saved_plan": "--plan", "reports": "--report", "journal": "--journal",
 	"resume": "--resume", "protect_file": "--protect", "log_format": "--log-format",
+	"sweep": "--sweep", "keep": "--keep",
 }
 
 // describe is an error as the user reads it: config fields become flags.
@@ -235,8 +236,8 @@ func newApp(e env) *cli.App {
 					inputFormatFlag, extraColsFlag,
 					&cli.StringFlag{Name: "format", Value: "text", Usage: "text, json, markdown or csv"},
 					&cli.StringFlag{Name: "out", Usage: "also save the plan as JSON, for a later apply --plan"},
-					&cli.BoolFlag{Name: "check", Usage: "read each user's current roles and resolve emails and role names (network)"},
-				}, tenantFlags()...),
+					&cli.BoolFlag{Name: "check", Category: "Safety", Usage: "read the current assignments and resolve emails and role names (network)"},
+				}, append(sweepFlags(), tenantFlags()...)...),
 				Action: func(c *cli.Context) error { return cmdPlan(c, e) },
 			},
 			{
@@ -247,12 +248,14 @@ func newApp(e env) *cli.App {
 					inputFormatFlag, extraColsFlag,
 					&cli.StringFlag{Name: "plan", Usage: "apply a plan saved by plan --out; refused if it was edited"},
 					&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation (required when stdin is not a terminal)"},
-					&cli.BoolFlag{Name: "check", Usage: "read each user's current roles first; unassigned roles become absent"},
+					&cli.BoolFlag{Name: "check", Value: true, Category: "Safety", Usage: "read the current assignments first, the cheaper way (each user's roles or each role's holders); unassigned roles become absent (default: on)"},
+					&cli.BoolFlag{Name: "no-check", Category: "Safety", Usage: "do not read first: removed then means the DELETE was accepted, and the report says checked: false"},
 					&cli.BoolFlag{Name: "verify", Usage: "read back after removing; a role still assigned becomes failed"},
 					&cli.IntFlag{Name: "max-removals", Value: -1, Usage: "refuse (exit 3, nothing sent) when the plan would remove more than N roles"},
 					&cli.StringSliceFlag{Name: "report", Usage: "report path; .json, .csv or .md; may be repeated"},
 					&cli.StringFlag{Name: "journal", Usage: "journal path (default: next to the first report)"},
 					&cli.StringFlag{Name: "resume", Usage: "resume the run recorded in this journal"},
+					sweepFlags()[0], sweepFlags()[1],
 					&cli.StringSliceFlag{Name: "protect-user", Usage: "user id whose roles must never be removed; may be repeated"},
 					&cli.StringSliceFlag{Name: "protect-role", Usage: "role id that must never be removed; may be repeated"},
 					&cli.StringFlag{Name: "protect", Usage: "CSV file of user_id and/or role_id columns that must never be removed"},

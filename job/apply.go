@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/rolesweep/rolesweep/input"
 	"github.com/rolesweep/rolesweep/journal"
 	"github.com/rolesweep/rolesweep/reconcile"
 	"github.com/rolesweep/rolesweep/report"
@@ -27,6 +28,8 @@ type applyRun struct {
 	// checked: the current assignments were read before anything was
 	// removed (the report's run.checked).
 	checked bool
+	keep    *input.KeepList // a sweep's keep list, read before connecting
+	drift   []string        // holders who gained a swept role since a saved plan
 }
 
 // Apply removes the roles of the input (or of a saved plan), journals every
@@ -53,18 +56,41 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 	if a.saved != nil && a.saved.Domain != "" && a.saved.Domain != domain {
 		return nil, fmt.Errorf("the plan was made for tenant %s, not %s", a.saved.Domain, domain)
 	}
+	if cfg.Sweep != nil {
+		// Only reads: a role or keep list that does not resolve stops the
+		// run before the first DELETE, like a bad input file.
+		if a.plan, err = a.session.sweepPlan(ctx, cfg.Sweep, a.keep); err != nil {
+			return nil, err
+		}
+		if v := a.plan.Violations(protection, sweepLabel(a.plan.Input)); len(v) > 0 {
+			return nil, &ProtectedError{Violations: v}
+		}
+	}
 	started := now(cfg.Now)
 	digest := offlineDigest(a.plan)
 	if a.saved != nil {
 		digest = a.saved.PlanDigest
 	}
-	a.journal, err = prepareJournal(cfg, journal.Header{
+	header := journal.Header{
 		Journal: 1, Tool: cfg.Tool, Domain: domain,
 		InputPath: a.plan.Input.Path, InputSHA256: a.plan.Input.SHA256,
 		PlanDigest: digest, StartedAt: started,
-	}, a.paths[0])
+	}
+	want := header
+	if cfg.Sweep != nil {
+		// A resumed sweep reads the holders again, and those the first run
+		// removed are gone: the sweep (roles, keep list: the input sha256)
+		// identifies it, not the digest of the holders read.
+		want.PlanDigest = ""
+	}
+	a.journal, err = prepareJournal(cfg, want, a.paths[0])
 	if err != nil {
 		return nil, err
+	}
+	a.journal.header = header
+	if cfg.Sweep != nil && a.journal.resuming {
+		includeJournaled(a.plan, a.journal)
+		digest = offlineDigest(a.plan)
 	}
 	defer func() {
 		if a.journal.writer != nil {
@@ -128,6 +154,9 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 		if err := x.Read(ctx, a.plan, a.out, todo); err != nil {
 			return a.finish(err)
 		}
+		if a.saved != nil && a.plan.Input.Sweep != nil {
+			a.drift = a.session.sweepDrift(ctx, a.plan)
+		}
 		removals := reconcile.Removing(a.plan, a.out, todo)
 		if cfg.MaxRemovals >= 0 && removals > cfg.MaxRemovals {
 			return a.finish(&reconcile.AbortError{Reason: fmt.Sprintf(
@@ -148,6 +177,14 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 
 // load reads the input or the saved plan.
 func (a *applyRun) load() error {
+	if a.cfg.Sweep != nil {
+		if err := a.cfg.Sweep.check(a.cfg.Source, a.cfg.SavedPlan); err != nil {
+			return err
+		}
+		var err error
+		a.keep, err = a.cfg.Sweep.readKeep()
+		return err // the plan is read from the tenant once connected
+	}
 	if a.cfg.SavedPlan == "" {
 		p, err := Load(a.cfg.Source)
 		a.plan = p
@@ -186,6 +223,9 @@ func (a *applyRun) protection() (reconcile.Protection, error) {
 			return pr, err
 		}
 	}
+	if a.plan == nil { // a sweep: checked once its holders are read
+		return pr, nil
+	}
 	if v := a.plan.Violations(pr, a.plan.Input.Path); len(v) > 0 {
 		return pr, &ProtectedError{Violations: v}
 	}
@@ -212,6 +252,10 @@ func (a *applyRun) finish(runErr error) (*report.Report, error) {
 	r := a.report
 	r.Join(reconcile.Rows{Plan: a.plan, Outcomes: a.out})
 	r.FinishedAt = now(a.cfg.Now)
+	if r.Run == nil {
+		r.Run = &report.Run{}
+	}
+	r.Run.Checked = a.checked
 	a.session.count(&r.Summary)
 	var abort *reconcile.AbortError
 	if errors.As(runErr, &abort) {
@@ -228,7 +272,7 @@ func (a *applyRun) finish(runErr error) (*report.Report, error) {
 	}
 	sum := Summary{Report: r, Reports: a.paths, Journal: a.journal.close(r, a.hooks)}
 	if a.saved != nil {
-		sum.Drift = drift(a.saved.Results, reconcile.Rows{Plan: a.plan, Outcomes: a.out})
+		sum.Drift = append(drift(a.saved.Results, reconcile.Rows{Plan: a.plan, Outcomes: a.out}), a.drift...)
 	}
 	if a.hooks.Finished != nil {
 		a.hooks.Finished(sum)
