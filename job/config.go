@@ -56,8 +56,8 @@ type ApplyConfig struct {
 	// Check reads the current assignments first, the cheaper way (always
 	// for a saved plan): unassigned roles become absent, max_removals
 	// counts only roles really assigned. The report's run.checked says it.
-	Check bool
-	Verify    bool
+	Check  bool
+	Verify bool
 	// MaxRemovals refuses a plan that would remove more; negative: no limit.
 	MaxRemovals  int
 	Reports      []string // report paths; a default one when empty
