@@ -41,6 +41,11 @@ func (e *ListingError) Error() string {
 	return fmt.Sprintf("%s: %s after %d pages; the tenant's listing cannot be trusted, so it was not used", e.What, e.Why, e.Pages)
 }
 
+// minPerRoleUsers is the smallest plan (in per-user reads) for which
+// holder lists are considered: below it, a probe would cost a good part of
+// what it could save.
+const minPerRoleUsers = 20
+
 // Strategy is how a check reads current assignments.
 type Strategy string
 
@@ -250,7 +255,7 @@ func (r *reads) currentRoles(ctx context.Context, g Group, want map[string]bool)
 // checkpoint pages. Per-role reads are chosen when they cost at most half
 // the per-user reads: on small plans the difference is a handful of
 // requests, and a per-user read also tells a deleted user (not_found) from
-// an unassigned role.
+// an unassigned role. Plans of fewer than 20 users are always read per user.
 func (r *reads) byRole(ctx context.Context, p *Plan, out []Outcome, groups []int) (bool, error) {
 	userCost := 0
 	planned := map[string]map[string][]int{} // role id → user id → triples
@@ -271,7 +276,7 @@ func (r *reads) byRole(ctx context.Context, p *Plan, out []Outcome, groups []int
 	}
 	r.stats.EstUserCost = userCost
 	budget := userCost / 2
-	if len(roles) == 0 || len(roles) > budget {
+	if userCost < minPerRoleUsers || len(roles) > budget {
 		return false, nil
 	}
 
