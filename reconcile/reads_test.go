@@ -217,3 +217,27 @@ func TestOrganizationRowsAreReadPerMember(t *testing.T) {
 		assert.Equal(t, report.Removed, r.Status)
 	}
 }
+
+func TestSweepOfEndlessHoldersStopsAtTheCap(t *testing.T) {
+	f := newFixture(t, sandbox.Options{ReadFault: sandbox.ReadFaultEndless})
+	s := &Sweeper{Reader: f.client, Pacer: fastPacer(0), Concurrency: 1, MaxHolders: 2000}
+	_, err := s.Sweep(context.Background(), []SweptRole{{ID: roleA, Name: "A"}}, Kept{})
+	var listing *ListingError
+	require.ErrorAs(t, err, &listing)
+	assert.Contains(t, err.Error(), "more than 2000 holders")
+	assert.Equal(t, 20, requests(f.tenant, routeHolders), "one page at a time, up to the cap")
+}
+
+func TestSweepReadsPastAThousandHoldersByCheckpoint(t *testing.T) {
+	f, users := holdersFixture(t, sandbox.Options{}, 1234, 10)
+	kept := Kept{users[0]: {all: true}, users[1]: {roles: map[string]bool{roleA: true}}, users[2]: {roles: map[string]bool{roleB: true}}}
+	s := &Sweeper{Reader: f.client, Pacer: fastPacer(0), Concurrency: 1}
+	roles := []SweptRole{{ID: roleA, Name: "A"}}
+	p, err := s.Sweep(context.Background(), roles, kept)
+	require.NoError(t, err)
+	assert.Len(t, p.Triples, 1232, "every holder but the two kept in A")
+	assert.Equal(t, SweptRole{ID: roleA, Name: "A", Holders: 1234, Kept: 2}, roles[0])
+	assert.Equal(t, 13, requests(f.tenant, routeHolders))
+	assert.Zero(t, f.tenant.Stats().Requests[routeHolders][400])
+	assert.Equal(t, "sweep of A ("+roleA+")", p.Triples[0].Reason)
+}
