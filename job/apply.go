@@ -139,10 +139,12 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 		API:         a.session.client,
 		Pacer:       a.session.pacer,
 		Concurrency: a.session.cfg.Concurrency,
-		Check:       a.checked,
-		Verify:      cfg.Verify,
-		Log:         a.session.cfg.Log,
-		Hurry:       hooks.Hurry,
+		// A sweep just read its holders: that listing is the check, unless
+		// a resumed run added groups from its journal, which are read.
+		Check:  a.checked && (cfg.Sweep == nil || a.journal.resuming),
+		Verify: cfg.Verify,
+		Log:    a.session.cfg.Log,
+		Hurry:  hooks.Hurry,
 		GroupDone: func(gi int, out []reconcile.Outcome) error {
 			return a.journal.record(a.plan, gi, out, now(cfg.Now))
 		},
@@ -151,8 +153,10 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 	// count only roles really assigned; a resumed run reads again what its
 	// journal does not show finished.
 	if a.checked {
-		if err := x.Read(ctx, a.plan, a.out, todo); err != nil {
-			return a.finish(err)
+		if x.Check {
+			if err := x.Read(ctx, a.plan, a.out, todo); err != nil {
+				return a.finish(err)
+			}
 		}
 		if a.saved != nil && a.plan.Input.Sweep != nil {
 			a.drift = a.session.sweepDrift(ctx, a.plan)

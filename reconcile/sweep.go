@@ -274,34 +274,57 @@ func sweptList(roles []SweptRole) string {
 func (s *Sweeper) Sweep(ctx context.Context, roles []SweptRole, kept Kept) (*Plan, error) {
 	p := &Plan{Unresolved: map[int]string{}}
 	r := &reads{api: s.Reader, pacer: s.Pacer, concurrency: s.Concurrency, log: s.Log, progress: &Progress{}, maxHolders: s.MaxHolders}
+	// Each role's pages follow one another (a checkpoint names the next);
+	// the roles are read side by side, and planned in the order given.
+	planned := make([][]Triple, len(roles))
+	errs := make([]error, len(roles))
+	var g errgroup.Group
+	g.SetLimit(max(1, s.Concurrency))
 	for i := range roles {
-		role := &roles[i]
-		reason := SweepReason(*role)
-		var bad error
-		res := r.eachHolder(ctx, role.ID, nil, func(users []management.User) {
-			for _, u := range users {
-				if u.UserID == "" {
-					bad = fmt.Errorf("the tenant listed a holder of %s without a user_id", role.Label())
-					continue
-				}
-				role.Holders++
-				if kept.Keeps(u.UserID, role.ID) {
-					role.Kept++
-					continue
-				}
-				p.Triples = append(p.Triples, Triple{UserID: u.UserID, UserEmail: u.Email, RoleID: role.ID, RoleName: role.Name, Reason: reason})
-			}
+		g.Go(func() error {
+			planned[i], errs[i] = s.sweepRole(ctx, r, &roles[i], kept)
+			return nil
 		})
-		if err := lookupFailure(res, "the holders of "+role.Label()); err != nil {
-			return nil, err
+	}
+	_ = g.Wait()
+	for i := range roles {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
-		if bad != nil {
-			return nil, bad
-		}
-		logger(s.Log).Info("swept", "role", role.Label(), "holders", role.Holders, "kept", role.Kept)
+		p.Triples = append(p.Triples, planned[i]...)
 	}
 	p.regroup()
 	return p, nil
+}
+
+func (s *Sweeper) sweepRole(ctx context.Context, r *reads, role *SweptRole, kept Kept) ([]Triple, error) {
+	reason := SweepReason(*role)
+	var (
+		ts  []Triple
+		bad error
+	)
+	res := r.eachHolder(ctx, role.ID, nil, func(users []management.User) {
+		for _, u := range users {
+			if u.UserID == "" {
+				bad = fmt.Errorf("the tenant listed a holder of %s without a user_id", role.Label())
+				continue
+			}
+			role.Holders++
+			if kept.Keeps(u.UserID, role.ID) {
+				role.Kept++
+				continue
+			}
+			ts = append(ts, Triple{UserID: u.UserID, UserEmail: u.Email, RoleID: role.ID, RoleName: role.Name, Reason: reason})
+		}
+	})
+	if err := lookupFailure(res, "the holders of "+role.Label()); err != nil {
+		return nil, err
+	}
+	if bad != nil {
+		return nil, bad
+	}
+	logger(s.Log).Info("swept", "role", role.Label(), "holders", role.Holders, "kept", role.Kept)
+	return ts, nil
 }
 
 // Include adds the triples that p does not already plan (by organization,
