@@ -44,13 +44,23 @@ func BenchmarkSweepPacing(b *testing.B) {
 		}
 
 		start = time.Now()
+		// Confirm is asked once the sweep is read, just before the DELETEs.
+		var confirmed time.Time
+		var readRequests int
+		hooks := Hooks{Confirm: func(context.Context, Confirmation) error {
+			confirmed, readRequests = time.Now(), tn.Stats().Total-planRequests
+			return nil
+		}}
 		r, err := Apply(context.Background(), ApplyConfig{Sweep: sw, Tenant: tenant, Check: true, MaxRemovals: -1,
-			Reports: []string{filepath.Join(b.TempDir(), "r.json")}}, Hooks{})
+			Reports: []string{filepath.Join(b.TempDir(), "r.json")}}, hooks)
 		if err != nil {
 			b.Fatal(err)
 		}
 		applyTime := time.Since(start)
 		srv.Close()
+		if confirmed.IsZero() {
+			b.Fatal("the apply did not ask for confirmation")
+		}
 		if r.Outcome != report.Completed || r.Summary.Removed != holders {
 			b.Fatalf("apply: %s %+v", r.Outcome, r.Summary)
 		}
@@ -64,6 +74,10 @@ func BenchmarkSweepPacing(b *testing.B) {
 		b.ReportMetric(float64(applyRequests-holders), "apply-reads")
 		b.ReportMetric(applyTime.Seconds(), "apply-s")
 		b.ReportMetric(applyTime.Seconds()/ideal(applyRequests), "apply-ratio")
+		// The DELETEs alone, after the sweep's sequential holder pages.
+		deleteTime := time.Since(confirmed)
+		b.ReportMetric(deleteTime.Seconds(), "delete-s")
+		b.ReportMetric(deleteTime.Seconds()/ideal(applyRequests-readRequests), "delete-ratio")
 		b.ReportMetric(100*float64(st.RateLimited)/float64(max(st.Total, 1)), "429-%")
 	}
 }
