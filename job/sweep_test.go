@@ -268,3 +268,25 @@ func TestSweepOfEndlessHoldersStopsAtTheCap(t *testing.T) {
 	var listing *reconcile.ListingError
 	require.ErrorAs(t, err, &listing, "an endless listing (here, of the roles) is an error, never a plan")
 }
+
+func TestSweepOfTwoRolesSendsOneRequestPerUser(t *testing.T) {
+	f := newSweepFixture(t, 80)
+	auditors := 0
+	var auditor string
+	for _, r := range f.tenant.State().Roles {
+		if r.Name == "Auditor" {
+			auditor = r.ID
+		}
+	}
+	for _, u := range f.tenant.State().Users {
+		if slices.Contains(u.Roles, auditor) {
+			auditors++
+		}
+	}
+	require.NotZero(t, auditors)
+	r, err := Apply(context.Background(), f.applyConfig(&Sweep{Roles: []string{legacyName, "Auditor", f.legacy}}), Hooks{})
+	require.NoError(t, err)
+	assert.Equal(t, 80+auditors, r.Summary.Removed, "a role named twice is swept once")
+	assert.Equal(t, 80, f.count("DELETE /api/v2/users/{id}/roles", 204), "one DELETE per user, with both roles")
+	assert.Len(t, r.Input.Sweep.Roles, 2)
+}
