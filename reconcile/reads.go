@@ -78,7 +78,25 @@ type reads struct {
 	// maxUserPages and maxHolders are the caps; 0 means the defaults.
 	maxUserPages int
 	maxHolders   int
-	stats        ReadStats
+	// keep says what a read leaves pending: for a removal (keepNotHeld
+	// false) the roles held; for an assignment (undo) the roles not held.
+	// The others get the status unchanged (Absent when "").
+	keepNotHeld bool
+	unchanged   report.Status
+	stats       ReadStats
+}
+
+// settleRead marks a triple whose read succeeded: still to do, or already
+// as wanted.
+func (r *reads) settleRead(o *Outcome, held bool, status int) {
+	if held != r.keepNotHeld {
+		return // still to do
+	}
+	o.Status = r.unchanged
+	if o.Status == "" {
+		o.Status = report.Absent
+	}
+	o.HTTPStatus = status
 }
 
 // readOutcome is what one triple's read found.
@@ -105,7 +123,7 @@ func (r *reads) holderCap() int {
 // classify reads the current assignments of the given groups' pending
 // triples (status Skipped) and marks them: not held → absent; the read
 // failed → settled with its failure (failed, not_found, skipped); held →
-// left Skipped, still to remove. It returns an *AbortError on 401/403 or
+// left Skipped, still to remove (the other way round with keepNotHeld). It returns an *AbortError on 401/403 or
 // an interrupt.
 func (r *reads) classify(ctx context.Context, p *Plan, out []Outcome, groups []int) error {
 	if groups == nil {
@@ -172,7 +190,9 @@ func (r *reads) byUser(ctx context.Context, p *Plan, out []Outcome, groups []int
 					r.pacer.Stop()
 				}
 			} else {
-				markRead(p, out, todo, held, res.Response.StatusCode)
+				for _, ti := range todo {
+					r.settleRead(&out[ti], held[p.Triples[ti].RoleID], res.Response.StatusCode)
+				}
 			}
 			r.progress.Done.Add(int64(len(todo)))
 			return nil
@@ -186,16 +206,6 @@ func (r *reads) byUser(ctx context.Context, p *Plan, out []Outcome, groups []int
 		return &AbortError{Reason: "interrupted while reading current assignments", Err: context.Cause(ctx)}
 	}
 	return nil
-}
-
-// markRead sets the triples a successful read found not held to absent.
-func markRead(p *Plan, out []Outcome, todo []int, held map[string]bool, status int) {
-	for _, ti := range todo {
-		if !held[p.Triples[ti].RoleID] {
-			out[ti].Status = report.Absent
-			out[ti].HTTPStatus = status
-		}
-	}
 }
 
 // currentRoles reads a group's roles page by page through the shared pacer
@@ -389,10 +399,7 @@ func (r *reads) byRole(ctx context.Context, p *Plan, out []Outcome, groups []int
 				_ = settle(log, p, out, []int{ti}, v.(pacer.Outcome), "reading the role's holders")
 				continue
 			}
-			if !held[ti] {
-				out[ti].Status = report.Absent
-				out[ti].HTTPStatus = 200
-			}
+			r.settleRead(&out[ti], held[ti], 200)
 		}
 		r.progress.Done.Add(int64(len(todo)))
 	}
