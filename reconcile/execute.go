@@ -309,24 +309,14 @@ type Checker struct {
 	stats ReadStats
 }
 
-// ReadError says that some of a check's reads failed: those triples are
-// planned for removal with the reason as their error (a plan holds only
-// planned actions), but the plan cannot be trusted as a record of what is
-// assigned.
-type ReadError struct {
-	Triples int    // triples whose assignment could not be read
-	First   string // the first failure
-}
-
-func (e *ReadError) Error() string {
-	return fmt.Sprintf("the current assignments of %d roles could not be read (first: %s)", e.Triples, e.First)
-}
-
 // Check reads the current assignments of every triple still pending (status
 // Skipped) and fills out with planned actions: remove (held), absent (not
-// held) or not_found; any other status is left alone. A triple whose read
-// failed is planned remove with the failure as its error, and Check then
-// returns a *ReadError; 401/403 and interrupts return an *AbortError.
+// held) or not_found; any other status is left alone. A read that failed
+// for a reason that may pass (429s, 5xx, timeouts) keeps the removal, with
+// the reason as its error: apply will read again. Any other failure (an
+// unreadable answer, a listing that does not end, a 4xx) leaves the triple
+// failed, which is no planned action: the caller must not save such a plan.
+// 401/403 and interrupts return an *AbortError.
 func (c *Checker) Check(ctx context.Context, p *Plan, out []Outcome) error {
 	for _, g := range p.Groups {
 		c.Progress.Total.Add(int64(len(pending(g, out, report.Skipped))))
@@ -336,34 +326,24 @@ func (c *Checker) Check(ctx context.Context, p *Plan, out []Outcome) error {
 		todo[i] = out[i].Status == report.Skipped
 	}
 	r := &reads{api: c.Reader, pacer: c.Pacer, concurrency: c.Concurrency, log: c.Log, progress: &c.Progress, maxHolders: c.MaxHolders}
-	err := r.classify(ctx, p, out, nil)
-	c.stats = r.stats
-	var failed ReadError
-	for i := range out {
-		if !todo[i] {
-			continue
+	r.onFailure = func(ti int, res pacer.Outcome) bool {
+		if res.Class != pacer.Retryable && res.Class != pacer.RateLimited {
+			return false
 		}
-		o := &out[i]
-		switch o.Status {
-		case report.Skipped:
-			if err == nil {
-				o.Status = report.PlanRemove // read and held
-			}
-		case report.Absent, report.NotFound:
-		default: // failed
-			if failed.Triples == 0 {
-				failed.First = o.Error
-			}
-			failed.Triples++
-			o.Status = report.PlanRemove
-			o.Error = "current roles could not be read: " + o.Error
-		}
+		out[ti].Status = report.PlanRemove
+		out[ti].Attempts += res.Attempts
+		out[ti].Error = fmt.Sprintf("current roles could not be read after %d attempts: %v", res.Attempts, res.Err)
+		return true
 	}
-	if err != nil {
+	if err := r.classify(ctx, p, out, nil); err != nil {
+		c.stats = r.stats
 		return err
 	}
-	if failed.Triples > 0 {
-		return &failed
+	c.stats = r.stats
+	for i := range out {
+		if todo[i] && out[i].Status == report.Skipped {
+			out[i].Status = report.PlanRemove // read and held
+		}
 	}
 	return nil
 }

@@ -415,12 +415,9 @@ func TestCheckKeepsRemovalsItCouldNotRead(t *testing.T) {
 	p := planOf(input.Row{UserID: "auth0|a", RoleID: roleA})
 	results := p.Outcomes(report.Skipped, report.PlanUnresolved)
 	c := &Checker{Reader: f.client, Pacer: fastPacer(1), Concurrency: 1}
-	err := c.Check(context.Background(), p, results)
-	var readErr *ReadError
-	require.ErrorAs(t, err, &readErr, "a check whose reads failed must say so")
-	assert.Equal(t, 1, readErr.Triples)
-	// The plan keeps only planned actions: the removal stays, with the reason.
-	if r := results[0]; r.Status != report.PlanRemove || !strings.Contains(r.Error, "could not be read") || !strings.Contains(r.Error, "after 2 attempts") {
+	require.NoError(t, c.Check(context.Background(), p, results))
+	// The plan keeps the removal, says why, and apply will read again.
+	if r := results[0]; r.Status != report.PlanRemove || !strings.Contains(r.Error, "could not be read after 2 attempts") {
 		t.Errorf("result = %+v", r)
 	}
 	if got := f.tenant.Roles("auth0|a"); len(got) != 1 {

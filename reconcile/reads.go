@@ -83,7 +83,30 @@ type reads struct {
 	// The others get the status unchanged (Absent when "").
 	keepNotHeld bool
 	unchanged   report.Status
-	stats       ReadStats
+	// onFailure, when set, may settle a triple whose read failed itself
+	// (it reports true); otherwise the failure is settled as a status.
+	onFailure func(ti int, res pacer.Outcome) bool
+	stats     ReadStats
+}
+
+// fail settles triples whose read failed; an *AbortError stops the run.
+func (r *reads) fail(p *Plan, out []Outcome, todo []int, res pacer.Outcome, doing string) error {
+	rest := todo
+	if r.onFailure != nil {
+		rest = rest[:0:0]
+		for _, ti := range todo {
+			if !r.onFailure(ti, res) {
+				rest = append(rest, ti)
+			}
+		}
+	}
+	if len(rest) == 0 {
+		if res.Class == pacer.Auth {
+			return &AbortError{Reason: "the tenant refused the token", Err: res.Err}
+		}
+		return nil
+	}
+	return settle(logger(r.log), p, out, rest, res, doing)
 }
 
 // settleRead marks a triple whose read succeeded: still to do, or already
@@ -183,7 +206,7 @@ func (r *reads) byUser(ctx context.Context, p *Plan, out []Outcome, groups []int
 			}
 			held, res := r.currentRoles(ctx, grp, want)
 			if res.Err != nil {
-				if err := settle(logger(r.log), p, out, todo, res, "reading current roles"); err != nil {
+				if err := r.fail(p, out, todo, res, "reading current roles"); err != nil {
 					mu.Lock()
 					abort = err
 					mu.Unlock()
@@ -391,12 +414,11 @@ func (r *reads) byRole(ctx context.Context, p *Plan, out []Outcome, groups []int
 		return false, &AbortError{Reason: "interrupted while reading current assignments", Err: cause}
 	}
 	r.stats.Roles = len(roles)
-	log := logger(r.log)
 	for _, gi := range groups {
 		todo := pending(p.Groups[gi], out, report.Skipped)
 		for _, ti := range todo {
 			if v, bad := failed.Load(p.Triples[ti].RoleID); bad {
-				_ = settle(log, p, out, []int{ti}, v.(pacer.Outcome), "reading the role's holders")
+				_ = r.fail(p, out, []int{ti}, v.(pacer.Outcome), "reading the role's holders")
 				continue
 			}
 			r.settleRead(&out[ti], held[ti], 200)
