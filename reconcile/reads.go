@@ -338,6 +338,9 @@ func (r *reads) byRole(ctx context.Context, p *Plan, out []Outcome, groups []int
 			return false, &AbortError{Reason: "the tenant refused the token", Err: res.Err}
 		case res.Class == pacer.Canceled:
 			return false, &AbortError{Reason: "interrupted while reading current assignments", Err: res.Err}
+		case res.Class == pacer.Unreachable:
+			r.pacer.Stop()
+			return false, &AbortError{Reason: "the tenant is unreachable", Err: res.Err}
 		case errors.As(res.Err, &apiErr) && apiErr.StatusCode == 404:
 			probes[i].missing = &res // the role does not exist: nobody holds it
 		default:
@@ -392,8 +395,12 @@ func (r *reads) byRole(ctx context.Context, p *Plan, out []Outcome, groups []int
 				return true
 			}, func(users []management.User) { mark(role, users) })
 			if res.Err != nil && readCtx.Err() == nil {
-				if res.Class == pacer.Auth {
+				switch res.Class {
+				case pacer.Auth:
 					cancel(&AbortError{Reason: "the tenant refused the token", Err: res.Err})
+					r.pacer.Stop()
+				case pacer.Unreachable:
+					cancel(&AbortError{Reason: "the tenant is unreachable", Err: res.Err})
 					r.pacer.Stop()
 				}
 				failed.Store(role, res)

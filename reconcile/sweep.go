@@ -123,6 +123,8 @@ func lookupFailure(out pacer.Outcome, what string) error {
 		return &AbortError{Reason: "the tenant refused the token", Err: out.Err}
 	case pacer.Canceled:
 		return &AbortError{Reason: "interrupted", Err: out.Err}
+	case pacer.Unreachable:
+		return &AbortError{Reason: "the tenant is unreachable", Err: out.Err}
 	}
 	return fmt.Errorf("could not look up %s: %w", what, out.Err)
 }
