@@ -10,7 +10,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rolesweep/rolesweep/job"
-	"github.com/rolesweep/rolesweep/pacer"
 	"github.com/rolesweep/rolesweep/reconcile"
 	"github.com/rolesweep/rolesweep/report"
 )
@@ -59,6 +58,7 @@ func parsePlan(c *cli.Context, e env) (job.PlanConfig, string, error) {
 }
 
 func cmdPlan(c *cli.Context, e env) error {
+	e.state.quiet = c.Bool("quiet")
 	cfg, format, err := parsePlan(c, e)
 	if err != nil {
 		return err
@@ -73,7 +73,7 @@ func cmdPlan(c *cli.Context, e env) error {
 		if err := report.WriteFileFormat(out, "json", r); err != nil {
 			return fmt.Errorf("writing the plan: %w", err)
 		}
-		fmt.Fprintf(e.stderr, "plan saved to %s (%s)\n", out, r.PlanDigest)
+		e.notice(fmt.Sprintf("plan saved to %s (%s)", out, r.PlanDigest))
 	}
 	return report.Write(e.stdout, format, r)
 }
@@ -86,6 +86,7 @@ func parseApply(c *cli.Context, e env) (job.ApplyConfig, error) {
 		Verify:       c.Bool("verify"),
 		MaxRemovals:  c.Int("max-removals"),
 		Reports:      c.StringSlice("report"),
+		Stdout:       e.stdout,
 		Journal:      c.String("journal"),
 		Resume:       c.String("resume"),
 		ProtectUsers: c.StringSlice("protect-user"),
@@ -110,26 +111,29 @@ func parseApply(c *cli.Context, e env) (job.ApplyConfig, error) {
 }
 
 func cmdApply(c *cli.Context, e env) error {
+	out, err := parseOutputs(c)
+	if err != nil {
+		return err
+	}
 	cfg, err := parseApply(c, e)
 	if err != nil {
 		return err
 	}
+	cfg.Reports = out.Reports
 	ctx, hurry, stop := e.interrupts(c.Context, true)
 	defer stop()
-	hooks := job.Hooks{
-		Notice:   func(msg string) { fmt.Fprintln(e.stderr, msg) },
-		Finished: func(s job.Summary) { printSummary(e, s) },
-		Hurry:    hurry,
+	e.began("apply", out)
+	hooks := job.Hooks{Notice: e.notice, Hurry: hurry}
+	display := e.progress(c, cfg.Tenant.Log, &hooks)
+	hooks.Finished = func(s job.Summary) {
+		display.finish(s.Report.Summary)
+		e.ended(s)
 	}
 	if !c.Bool("yes") {
 		hooks.Confirm = e.confirm
 	}
-	if !c.Bool("quiet") {
-		hooks.Progress = func(p *reconcile.Progress, stats func() pacer.Stats) func() {
-			return startProgress(e, cfg.Tenant.Log, p, stats)
-		}
-	}
 	r, err := job.Apply(ctx, cfg, hooks)
+	display.finish(report.Summary{})
 	if err == nil && r.Outcome != report.Completed {
 		// The report's outcome decides, so the exit code and the evidence agree.
 		return &failuresError{failed: r.Summary.Failed + r.Summary.Skipped}
@@ -167,8 +171,14 @@ func (e env) confirm(ctx context.Context, c job.Confirmation) error {
 	}
 }
 
+// printSummary writes a run's summary lines: on standard output, or on
+// standard error when a report goes to standard output.
 func printSummary(e env, sum job.Summary) {
-	r, s, w := sum.Report, sum.Report.Summary, e.stdout
+	w := e.stdout
+	if e.state.out.ToStdout() {
+		w = e.stderr
+	}
+	r, s := sum.Report, sum.Report.Summary
 	fmt.Fprintf(w, "%s: removed %d · absent %d · not_found %d · failed %d · skipped %d (%d roles, %d users; %d requests, %d retries, %d rate-limited)\n",
 		r.Outcome, s.Removed, s.Absent, s.NotFound, s.Failed, s.Skipped, s.Roles, s.Users, s.Requests, s.Retries, s.RateLimited)
 	for _, line := range sum.Drift {

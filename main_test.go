@@ -201,7 +201,7 @@ func TestApplyRemovesEverythingAndReportsIt(t *testing.T) {
 	dir := t.TempDir()
 	jsonPath, csvPath, mdPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.csv"), filepath.Join(dir, "r.md")
 	got := rolesweep(t, invocation{}, "apply", "testdata/removals.csv", "--yes", "--domain", url, "--api-token", tn.Token(),
-		"--report", jsonPath, "--report", csvPath, "--report", mdPath, "--quiet")
+		"--report", jsonPath, "--report", csvPath, "--report", mdPath)
 	if got.code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", got.code, got.stdout, got.stderr)
 	}
@@ -459,7 +459,7 @@ func TestReviewedPlanWorkflow(t *testing.T) {
 	}
 
 	reportPath := filepath.Join(dir, "report.json")
-	got = rolesweep(t, invocation{}, "apply", "--plan", planPath, "--yes", "--domain", url, "--api-token", tn.Token(), "--report", reportPath, "--quiet")
+	got = rolesweep(t, invocation{}, "apply", "--plan", planPath, "--yes", "--domain", url, "--api-token", tn.Token(), "--report", reportPath)
 	if got.code != 0 {
 		t.Fatalf("apply --plan: %d %s %s", got.code, got.stdout, got.stderr)
 	}

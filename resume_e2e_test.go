@@ -115,7 +115,7 @@ func TestKilledRunResumes(t *testing.T) {
 
 	// Run 2 resumes the journal to completion.
 	finalPath := filepath.Join(dir, "final.json")
-	second := e2eCommand(bin, "apply", csvPath, "--yes", "--quiet", "--no-check", "--concurrency", "4",
+	second := e2eCommand(bin, "apply", csvPath, "--yes", "--no-check", "--concurrency", "4",
 		"--domain", domain, "--api-token", token, "--report", finalPath, "--resume", journalPath)
 	var secondOut, secondErr bytes.Buffer
 	second.Stdout, second.Stderr = &secondOut, &secondErr
@@ -260,7 +260,7 @@ func TestResumeRefusesAnotherInput(t *testing.T) {
 	if err := os.WriteFile(moved, original, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	got = rolesweep(t, invocation{}, "apply", moved, "--yes", "--quiet", "--domain", url, "--api-token", tn.Token(),
+	got = rolesweep(t, invocation{}, "apply", moved, "--yes", "--domain", url, "--api-token", tn.Token(),
 		"--report", filepath.Join(dir, "resumed.json"), "--resume", journalPath)
 	if got.code != 0 || !strings.Contains(got.stderr, "10 groups already finished") {
 		t.Fatalf("resuming a finished run from a moved input: exit %d\n%s\n%s", got.code, got.stdout, got.stderr)

@@ -10,8 +10,8 @@ import (
 // tenant instead of a file.
 func sweepFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringSliceFlag{Name: "sweep", Category: "Input", Usage: "instead of FILE, remove `ROLE` (an id or exact name) from every user who holds it; may be repeated"},
-		&cli.StringFlag{Name: "keep", Category: "Input", Usage: "with --sweep: CSV or YAML `FILE` of users (and optionally roles) who keep the swept roles"},
+		&cli.StringSliceFlag{Name: "sweep", Category: catInput, Usage: "instead of FILE, remove `ROLE` (an id or exact name) from every user who holds it; may be repeated"},
+		&cli.StringFlag{Name: "keep", Category: catInput, Usage: "with --sweep: CSV or YAML `FILE` of users (and optionally roles) who keep the swept roles"},
 	}
 }
 

@@ -40,7 +40,7 @@ func TestSweepFromTheCommandLine(t *testing.T) {
 	}
 	assert.Contains(t, got.stdout, `"sweep"`)
 	report := filepath.Join(dir, "r.json")
-	got = rolesweep(t, invocation{}, "apply", "--plan", plan, "--yes", "--quiet", "--domain", url, "--api-token", tn.Token(), "--report", report)
+	got = rolesweep(t, invocation{}, "apply", "--plan", plan, "--yes", "--domain", url, "--api-token", tn.Token(), "--report", report)
 	assert.Equal(t, 0, got.code, got.stderr)
 	assert.Contains(t, got.stdout, "removed 50")
 	r := readReport(t, report)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/rolesweep/rolesweep/input"
 	"github.com/rolesweep/rolesweep/journal"
@@ -24,7 +25,7 @@ type applyRun struct {
 	session *session
 	journal *journalRun
 	report  *report.Report
-	paths   []string
+	targets []report.Target
 	// checked: the current assignments were read before anything was
 	// removed (the report's run.checked).
 	checked bool
@@ -83,7 +84,7 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 		// identifies it, not the digest of the holders read.
 		want.PlanDigest = ""
 	}
-	a.journal, err = prepareJournal(cfg, want, a.paths[0])
+	a.journal, err = prepareJournal(cfg, want, a.journalBeside())
 	if err != nil {
 		return nil, err
 	}
@@ -146,6 +147,7 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 		Log:    a.session.cfg.Log,
 		Hurry:  hooks.Hurry,
 		GroupDone: func(gi int, out []reconcile.Outcome) error {
+			hooks.settled(a.plan.Groups[gi].Triples, out)
 			return a.journal.record(a.plan, gi, out, now(cfg.Now))
 		},
 	}
@@ -236,18 +238,50 @@ func (a *applyRun) protection() (reconcile.Protection, error) {
 	return pr, nil
 }
 
-// reportPaths checks the report paths, or picks the default one.
+// reportPaths parses the report targets ([FORMAT:]FILE, - for standard
+// output), or picks the default one.
 func (a *applyRun) reportPaths() error {
-	a.paths = a.cfg.Reports
-	if len(a.paths) == 0 {
-		a.paths = []string{"rolesweep-report-" + now(a.cfg.Now).Format("20060102T150405Z") + ".json"}
+	paths := a.cfg.Reports
+	if len(paths) == 0 {
+		paths = []string{defaultReport(a.cfg.Now)}
 	}
-	for _, p := range a.paths {
-		if _, err := report.FormatFromPath(p); err != nil {
+	for _, p := range paths {
+		t, err := report.ParseTarget(p)
+		if err != nil {
 			return configErrorf("reports", "%v", err)
 		}
+		if t.Stdout() && a.cfg.Stdout == nil {
+			return configErrorf("reports", "%s: this run has no standard output to write to", p)
+		}
+		a.targets = append(a.targets, t)
 	}
 	return nil
+}
+
+func defaultReport(clock func() time.Time) string {
+	return "rolesweep-report-" + now(clock).Format("20060102T150405Z") + ".json"
+}
+
+// journalBeside is the report the default journal goes next to: the first
+// one written to a file.
+func (a *applyRun) journalBeside() string {
+	for _, t := range a.targets {
+		if !t.Stdout() {
+			return t.Path
+		}
+	}
+	return defaultReport(a.cfg.Now)
+}
+
+// written are the files the report went to, for the summary.
+func (a *applyRun) written() []string {
+	var paths []string
+	for _, t := range a.targets {
+		if !t.Stdout() {
+			paths = append(paths, t.Path)
+		}
+	}
+	return paths
 }
 
 // finish completes the report, writes it everywhere it was asked for, closes
@@ -269,12 +303,17 @@ func (a *applyRun) finish(runErr error) (*report.Report, error) {
 	r.Tally()
 	r.SetOutcome()
 	var writeErr error
-	for _, p := range a.paths {
-		if err := report.WriteFile(p, r); err != nil {
-			writeErr = errors.Join(writeErr, fmt.Errorf("writing the report %s: %w", p, err))
+	for _, t := range a.targets {
+		if !t.Stdout() && t.Format != report.FormatMarkdown {
+			r.FullReports = append(r.FullReports, t.Path) // a long Markdown report points at them
 		}
 	}
-	sum := Summary{Report: r, Reports: a.paths, Journal: a.journal.close(r, a.hooks)}
+	for _, t := range a.targets {
+		if err := report.WriteTarget(t, a.cfg.Stdout, r); err != nil {
+			writeErr = errors.Join(writeErr, fmt.Errorf("writing the report %s: %w", t.Path, err))
+		}
+	}
+	sum := Summary{Report: r, Reports: a.written(), Journal: a.journal.close(r, a.hooks)}
 	if a.saved != nil {
 		sum.Drift = append(drift(a.saved.Results, reconcile.Rows{Plan: a.plan, Outcomes: a.out}), a.drift...)
 	}

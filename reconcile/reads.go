@@ -177,7 +177,7 @@ func (r *reads) classify(ctx context.Context, p *Plan, out []Outcome, groups []i
 	}
 	perUser = append(perUser, roleGroups...)
 	r.stats.Users = len(perUser)
-	logger(r.log).Info("reading current assignments", "strategy", string(r.stats.Strategy),
+	logger(r.log).Debug("reading current assignments", "strategy", string(r.stats.Strategy),
 		"users", r.stats.Users, "roles", r.stats.Roles, "probes", r.stats.Probes, "fell_back", r.stats.FellBack)
 	return r.byUser(ctx, p, out, perUser)
 }
