@@ -237,7 +237,7 @@ func newApp(e env) *cli.App {
 			{
 				Name:      "plan",
 				Usage:     "dry run: print what would be removed; change nothing",
-				ArgsUsage: "FILE",
+				ArgsUsage: "FILE | --sweep ROLE",
 				Description: "Examples:\n" +
 					"  rolesweep plan leavers.csv\n" +
 					"  rolesweep plan leavers.csv --check --out plan.json      # reads the tenant; review plan.json, then apply --plan\n" +
@@ -248,7 +248,7 @@ func newApp(e env) *cli.App {
 			{
 				Name:      "apply",
 				Usage:     "remove the roles and write the report",
-				ArgsUsage: "FILE | --plan PLAN.json",
+				ArgsUsage: "FILE | --plan PLAN.json | --sweep ROLE",
 				Description: "Examples:\n" +
 					"  rolesweep apply leavers.csv --check --report run.json\n" +
 					"  rolesweep apply --plan plan.json --yes --quiet --report run.json --report \"md:$GITHUB_STEP_SUMMARY\"\n" +
