@@ -63,10 +63,22 @@ func cmdPlan(c *cli.Context, e env) error {
 	if err != nil {
 		return err
 	}
+	if out := c.String("out"); out != "" {
+		// Before the check reads the tenant for minutes, not after.
+		if err := report.CheckWritable(out); err != nil {
+			return usagef("--out: %v", err)
+		}
+	}
 	ctx, _, stop := e.interrupts(c.Context, false)
 	defer stop()
 	r, err := job.Plan(ctx, cfg, job.Hooks{})
-	if err != nil {
+	var unchecked *job.UncheckedError
+	if r == nil {
+		return err
+	}
+	if err != nil && !errors.As(err, &unchecked) {
+		// A plan with rows the check could not classify is shown, never saved.
+		_ = report.Write(e.stdout, format, r)
 		return err
 	}
 	if out := c.String("out"); out != "" {
@@ -75,7 +87,14 @@ func cmdPlan(c *cli.Context, e env) error {
 		}
 		e.notice(fmt.Sprintf("plan saved to %s (%s)", out, r.PlanDigest))
 	}
-	return report.Write(e.stdout, format, r)
+	if err := report.Write(e.stdout, format, r); err != nil {
+		return err
+	}
+	if unchecked != nil {
+		fmt.Fprintln(e.stderr, "rolesweep: "+unchecked.Error())
+		return &failuresError{failed: unchecked.Rows}
+	}
+	return nil
 }
 
 // parseApply turns apply's flags into its config.
@@ -190,7 +209,13 @@ func printSummary(e env, sum job.Summary) {
 	for _, p := range sum.Reports {
 		fmt.Fprintln(w, "report: "+p)
 	}
-	if sum.Journal != "" {
+	if sum.Unwritten > 0 {
+		fmt.Fprintf(w, "%d %s could not be written (see the error on standard error)\n", sum.Unwritten, plural(sum.Unwritten, "report", "reports"))
+	}
+	switch {
+	case sum.Journal != "" && sum.Unwritten > 0:
+		fmt.Fprintf(w, "journal: %s (the record of this run: to write the report, the same command with --resume %s)\n", sum.Journal, sum.Journal)
+	case sum.Journal != "":
 		fmt.Fprintf(w, "journal: %s (to retry what did not finish: the same command with --resume %s)\n", sum.Journal, sum.Journal)
 	}
 }

@@ -54,10 +54,17 @@ type env struct {
 
 func main() {
 	tuneGC()
+	// A closed stdout or stderr (`| head -c1`, a log collector restarting)
+	// must not end a run half-way: with SIGPIPE ignored, writes to it fail
+	// with EPIPE, which the progress and log writers drop, and the reports
+	// are still written. Without this Go dies of SIGPIPE on fd 1 and 2.
+	signal.Ignore(syscall.SIGPIPE)
 	var signals chan os.Signal
 	if handlesInterrupts(os.Args) {
 		signals = make(chan os.Signal, 2)
-		signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+		// SIGHUP is an SSH session dropping: stop as for SIGTERM, with the
+		// report written, rather than die with exit 129 and no evidence.
+		signal.Notify(signals, stopSignals...)
 	}
 	os.Exit(run(context.Background(), os.Args, env{
 		stdin:         os.Stdin,
@@ -79,6 +86,9 @@ func tuneGC() {
 		debug.SetGCPercent(50)
 	}
 }
+
+// stopSignals all stop a run the same orderly way.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 
 // handlesInterrupts says whether the command turns SIGINT and SIGTERM into
 // an orderly stop: apply (report still written), plan (--check reads the

@@ -192,10 +192,11 @@ func TestResumeRefusesAnotherInput(t *testing.T) {
 	tn, url := startTenant(t, sandbox.Options{}, input)
 	dir := t.TempDir()
 	journalPath := filepath.Join(dir, "run.journal.jsonl")
-	// In run 1 the first three requests fail and are not retried: the three
+	// In run 1 the first four requests fail and are not retried: the
+	// preflight's read (a 503 proves the tenant is there), then the three
 	// lookups of an email or a role name, one at a time. Their groups fail,
 	// the other ten finish, and the journal stays for a resume.
-	tn.SetFailNext(3, 503)
+	tn.SetFailNext(4, 503)
 	got := rolesweep(t, invocation{}, "apply", input, "--yes", "--quiet", "--domain", url, "--api-token", tn.Token(),
 		"--report", filepath.Join(dir, "run1.json"), "--journal", journalPath, "--max-retries", "0", "--concurrency", "1")
 	if got.code != 1 {

@@ -50,6 +50,9 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 	if err := a.reportPaths(); err != nil {
 		return nil, err
 	}
+	if err := checkWritable("reports", a.reportFiles()...); err != nil {
+		return nil, err
+	}
 	if a.session, err = connect(cfg.Tenant); err != nil {
 		return nil, err
 	}
@@ -125,6 +128,11 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 		}
 	}
 
+	// One request proves the tenant usable before a request per row could
+	// fail one by one (after the prompt, which comes before anything is sent).
+	if err := a.session.preflight(ctx); err != nil {
+		return a.finish(err)
+	}
 	if err := a.session.resolve(ctx, a.plan); err != nil {
 		return a.finish(err)
 	}
@@ -133,6 +141,11 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 	a.out = a.plan.Outcomes(report.Skipped, report.Failed)
 	if v := a.plan.Violations(protection, a.plan.Input.Path); len(v) > 0 {
 		return nil, &ProtectedError{Violations: v}
+	}
+	// Only now will something be sent: the journal is created (a new run)
+	// or announced (a resumed one).
+	if err := a.journal.open(hooks); err != nil {
+		return nil, err
 	}
 	todo := a.journal.restore(a.plan, a.out)
 
@@ -273,8 +286,8 @@ func (a *applyRun) journalBeside() string {
 	return defaultReport(a.cfg.Now)
 }
 
-// written are the files the report went to, for the summary.
-func (a *applyRun) written() []string {
+// reportFiles are the report targets that are files.
+func (a *applyRun) reportFiles() []string {
 	var paths []string
 	for _, t := range a.targets {
 		if !t.Stdout() {
@@ -302,18 +315,30 @@ func (a *applyRun) finish(runErr error) (*report.Report, error) {
 	}
 	r.Tally()
 	r.SetOutcome()
-	var writeErr error
+	// Every report is written before the journal is closed: the journal is
+	// removed only once the evidence is safely elsewhere, and a report that
+	// failed is never named as written.
 	for _, t := range a.targets {
 		if !t.Stdout() && t.Format != report.FormatMarkdown {
 			r.FullReports = append(r.FullReports, t.Path) // a long Markdown report points at them
 		}
 	}
+	var (
+		writeErr error
+		written  []string
+		failed   int
+	)
 	for _, t := range a.targets {
 		if err := report.WriteTarget(t, a.cfg.Stdout, r); err != nil {
 			writeErr = errors.Join(writeErr, fmt.Errorf("writing the report %s: %w", t.Path, err))
+			failed++
+			continue
+		}
+		if !t.Stdout() {
+			written = append(written, t.Path)
 		}
 	}
-	sum := Summary{Report: r, Reports: a.written(), Journal: a.journal.close(r, a.hooks)}
+	sum := Summary{Report: r, Reports: written, Unwritten: failed, Journal: a.journal.close(r, writeErr == nil, a.hooks)}
 	if a.saved != nil {
 		sum.Drift = append(drift(a.saved.Results, reconcile.Rows{Plan: a.plan, Outcomes: a.out}), a.drift...)
 	}
@@ -321,7 +346,8 @@ func (a *applyRun) finish(runErr error) (*report.Report, error) {
 		a.hooks.Finished(sum)
 	}
 	if writeErr != nil {
-		// The tenant was changed but the evidence is missing: never exit 0.
+		// The tenant may have been changed but the evidence is missing:
+		// never exit 0; the journal kept for --resume is the record.
 		return r, &reconcile.AbortError{Reason: "the report could not be written", Err: errors.Join(runErr, writeErr)}
 	}
 	return r, runErr

@@ -122,7 +122,10 @@ type Summary struct {
 	Report  *report.Report
 	Drift   []string // differences from the reviewed plan, with SavedPlan
 	Reports []string // where the report was written
-	Journal string   // the journal kept for --resume; "" once removed
+	// Unwritten counts the reports that could not be written (the run's
+	// error says why); the kept Journal is then the record for --resume.
+	Unwritten int
+	Journal   string // the journal kept for --resume; "" once removed
 }
 
 func now(f func() time.Time) time.Time {
