@@ -62,7 +62,11 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 	}
 	if cfg.Sweep != nil {
 		// Only reads: a role or keep list that does not resolve stops the
-		// run before the first DELETE, like a bad input file.
+		// run before the first DELETE, like a bad input file. The tenant
+		// is proven reachable first, as for a file.
+		if err := a.session.preflight(ctx); err != nil {
+			return nil, err
+		}
 		if a.plan, err = a.session.sweepPlan(ctx, cfg.Sweep, a.keep); err != nil {
 			return nil, err
 		}
@@ -130,8 +134,10 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 
 	// One request proves the tenant usable before a request per row could
 	// fail one by one (after the prompt, which comes before anything is sent).
-	if err := a.session.preflight(ctx); err != nil {
-		return a.finish(err)
+	if cfg.Sweep == nil { // a sweep's preflight came before its reads
+		if err := a.session.preflight(ctx); err != nil {
+			return a.finish(err)
+		}
 	}
 	if err := a.session.resolve(ctx, a.plan); err != nil {
 		return a.finish(err)
@@ -141,11 +147,6 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 	a.out = a.plan.Outcomes(report.Skipped, report.Failed)
 	if v := a.plan.Violations(protection, a.plan.Input.Path); len(v) > 0 {
 		return nil, &ProtectedError{Violations: v}
-	}
-	// Only now will something be sent: the journal is created (a new run)
-	// or announced (a resumed one).
-	if err := a.journal.open(hooks); err != nil {
-		return nil, err
 	}
 	todo := a.journal.restore(a.plan, a.out)
 
@@ -182,6 +183,8 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 				"guard: %d of the planned roles are assigned, more than --max-removals %d; nothing was removed", removals, cfg.MaxRemovals)})
 		}
 	}
+	// Only now will something be sent: the journal is created (a new run)
+	// or announced (a resumed one).
 	if err := a.journal.open(hooks); err != nil {
 		return nil, err
 	}

@@ -100,6 +100,9 @@ func planSweep(ctx context.Context, cfg PlanConfig) (*report.Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.preflight(ctx); err != nil {
+		return nil, err
+	}
 	p, err := s.sweepPlan(ctx, cfg.Sweep, keep)
 	if err != nil {
 		return nil, err

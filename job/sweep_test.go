@@ -15,6 +15,7 @@ import (
 
 	"github.com/rolesweep/rolesweep/input"
 	"github.com/rolesweep/rolesweep/management"
+	"github.com/rolesweep/rolesweep/pacer"
 	"github.com/rolesweep/rolesweep/reconcile"
 	"github.com/rolesweep/rolesweep/report"
 	"github.com/rolesweep/rolesweep/sandbox"
@@ -215,10 +216,11 @@ func TestResumedSweepKeepsWhatTheFirstRunRemoved(t *testing.T) {
 	f := newSweepFixture(t, 30)
 	cfg := f.applyConfig(&Sweep{Roles: []string{legacyName}})
 	cfg.Tenant.Concurrency = 1
-	// Once the sweep is planned and confirmed, the first two DELETEs fail.
-	hooks := Hooks{Confirm: func(context.Context, Confirmation) error {
+	// Once the sweep is planned, just before the DELETEs (the progress
+	// display starts), the first two of them fail.
+	hooks := Hooks{Progress: func(*reconcile.Progress, func() pacer.Stats) func() {
 		f.tenant.SetFailNext(2, 503)
-		return nil
+		return func() {}
 	}}
 	cfg.Check = false
 	var first Summary
