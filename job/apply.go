@@ -70,7 +70,7 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 		if a.plan, err = a.session.sweepPlan(ctx, cfg.Sweep, a.keep); err != nil {
 			return nil, err
 		}
-		if v := a.plan.Violations(protection, sweepLabel(a.plan.Input)); len(v) > 0 {
+		if v := a.plan.Violations(protection, sweepLabel(a.plan.Input)); len(v) > 0 && !cfg.SkipProtected {
 			return nil, &ProtectedError{Violations: v}
 		}
 	}
