@@ -92,6 +92,12 @@ type Progress struct {
 // The returned error is an *AbortError when the run did not finish; the
 // cause of ctx, when it is one, is returned as it is.
 func (e *Executor) Execute(ctx context.Context, p *Plan, out []Outcome, groups []int) error {
+	return e.run(ctx, e.API, removal(e.API), p, out, groups)
+}
+
+// run is Execute with the change to make: removals (apply) or assignments
+// (undo) share the pacing, the grace period, the check and the journal hook.
+func (e *Executor) run(ctx context.Context, reader Reader, act action, p *Plan, out []Outcome, groups []int) error {
 	requests, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRequests()
 	returned := make(chan struct{})
@@ -112,7 +118,7 @@ func (e *Executor) Execute(ctx context.Context, p *Plan, out []Outcome, groups [
 	})
 	defer stopGrace()
 	return eachGroup(ctx, p, groups, e.Concurrency, e.Pacer, &e.Progress,
-		func(gi int) error { return e.runGroup(requests, p, gi, out) },
+		func(gi int) error { return e.runGroup(requests, reader, act, p, gi, out) },
 		func(gi int) error { return e.finished(p, gi, out) })
 }
 
@@ -194,9 +200,37 @@ func pending(g Group, out []Outcome, todo report.Status) []int {
 	return ps
 }
 
-// runGroup checks, removes and verifies one group. Per-triple outcomes go
+// action is the change a run makes to each group's pending roles.
+type action struct {
+	doing string // "removing roles", for errors
+	// done is the status of a success; unchanged is the status of a role
+	// the check found already as wanted (absent for a removal).
+	done, unchanged report.Status
+	// onHeld: the change applies to roles the user holds (a removal), or
+	// to roles the user does not hold (an assignment).
+	onHeld bool
+	// notStuck is the error of a role the read-back finds unchanged.
+	notStuck string
+	send     func(ctx context.Context, g Group, roleIDs []string) (management.Response, error)
+}
+
+// removal is apply's action: one DELETE per group.
+func removal(api Remover) action {
+	return action{
+		doing: "removing roles", done: report.Removed, unchanged: report.Absent, onHeld: true,
+		notStuck: "still assigned after removal",
+		send: func(ctx context.Context, g Group, roleIDs []string) (management.Response, error) {
+			if g.OrganizationID != "" {
+				return api.RemoveOrganizationMemberRoles(ctx, g.OrganizationID, g.UserID, roleIDs)
+			}
+			return api.RemoveUserRoles(ctx, g.UserID, roleIDs)
+		},
+	}
+}
+
+// runGroup checks, changes and verifies one group. Per-triple outcomes go
 // into out; only a run-stopping failure (401/403) is returned.
-func (e *Executor) runGroup(ctx context.Context, p *Plan, gi int, out []Outcome) error {
+func (e *Executor) runGroup(ctx context.Context, reader Reader, act action, p *Plan, gi int, out []Outcome) error {
 	g := p.Groups[gi]
 	todo := pending(g, out, report.Skipped)
 	if len(todo) == 0 {
@@ -204,17 +238,17 @@ func (e *Executor) runGroup(ctx context.Context, p *Plan, gi int, out []Outcome)
 	}
 	log := logger(e.Log)
 	if e.Check {
-		held, res := currentRoles(ctx, e.API, e.Pacer, g)
+		held, res := currentRoles(ctx, reader, e.Pacer, g)
 		if res.Err != nil {
 			return settle(log, p, out, todo, res, "reading current roles")
 		}
 		still := todo[:0]
 		for _, ti := range todo {
-			if held[p.Triples[ti].RoleID] {
+			if held[p.Triples[ti].RoleID] == act.onHeld {
 				still = append(still, ti)
 				continue
 			}
-			out[ti].Status = report.Absent
+			out[ti].Status = act.unchanged
 			out[ti].HTTPStatus = res.Response.StatusCode
 		}
 		todo = still
@@ -225,24 +259,24 @@ func (e *Executor) runGroup(ctx context.Context, p *Plan, gi int, out []Outcome)
 
 	roleIDs := distinctRoleIDs(p, todo)
 	res := e.Pacer.Call(ctx, func(ctx context.Context) (management.Response, error) {
-		if g.OrganizationID != "" {
-			return e.API.RemoveOrganizationMemberRoles(ctx, g.OrganizationID, g.UserID, roleIDs)
-		}
-		return e.API.RemoveUserRoles(ctx, g.UserID, roleIDs)
+		return act.send(ctx, g, roleIDs)
 	})
-	if err := settle(log, p, out, todo, res, "removing roles"); err != nil || res.Err != nil {
+	if err := settle(log, p, out, todo, res, act.doing); err != nil || res.Err != nil {
 		return err
+	}
+	for _, ti := range todo {
+		out[ti].Status = act.done // settle calls every success a removal
 	}
 	if !e.Verify {
 		return nil
 	}
-	held, vres := currentRoles(ctx, e.API, e.Pacer, g)
+	held, vres := currentRoles(ctx, reader, e.Pacer, g)
 	if vres.Err != nil {
-		// The removal succeeded; only the read-back failed. Say so rather
+		// The change succeeded; only the read-back failed. Say so rather
 		// than claim a verification that did not happen.
 		for _, ti := range todo {
 			out[ti].Status = report.Failed
-			out[ti].Error = "removed, but verification failed: " + vres.Err.Error()
+			out[ti].Error = fmt.Sprintf("%s, but verification failed: %v", act.done, vres.Err)
 		}
 		if vres.Class == pacer.Auth {
 			return &AbortError{Reason: "the tenant refused the token", Err: vres.Err}
@@ -250,9 +284,9 @@ func (e *Executor) runGroup(ctx context.Context, p *Plan, gi int, out []Outcome)
 		return nil
 	}
 	for _, ti := range todo {
-		if held[p.Triples[ti].RoleID] {
+		if held[p.Triples[ti].RoleID] == act.onHeld {
 			out[ti].Status = report.Failed
-			out[ti].Error = "still assigned after removal"
+			out[ti].Error = act.notStuck
 		}
 	}
 	return nil
