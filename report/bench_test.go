@@ -42,3 +42,23 @@ func BenchmarkWrite100k(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkWriteJSON1M is the JSON writer's share of `plan --format json` on
+// a million rows (issue 12: the whole command must stay under 3 s).
+func BenchmarkWriteJSON1M(b *testing.B) {
+	r := &Report{Version: Version, Command: "plan", Outcome: Planned, Input: Input{Path: "big.csv", Format: "csv", Rows: 1_000_000}}
+	r.Results = make([]Result, 1_000_000)
+	for i := range r.Results {
+		r.Results[i] = Result{
+			UserID: fmt.Sprintf("auth0|%024x", i/3), RoleID: fmt.Sprintf("rol_%016d", i%20),
+			Status: PlanRemove, Lines: []int{i + 2}, Reason: "2026-Q4 access review CERT-1182",
+		}
+	}
+	r.Tally()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := WriteJSON(io.Discard, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -4,45 +4,91 @@ import (
 	"encoding/csv"
 	"io"
 	"strconv"
+
+	"github.com/gocarina/gocsv"
 )
 
 // CSVHeader is the header row of a CSV report: the result fields of the JSON
 // report, in the same order.
 var CSVHeader = []string{
 	"user_id", "user_email", "organization_id", "role_id", "role_name",
-	"status", "http_status", "attempts", "error", "lines", "reason",
+	"status", "apply_result", "http_status", "attempts", "error", "lines", "reason",
 }
 
+// csvRow is one result as the CSV report writes it: every cell already a
+// string, so gocsv only lays them out (and the formula guard is applied
+// once, here, not left to a type's String method).
+type csvRow struct {
+	UserID         string `csv:"user_id"`
+	UserEmail      string `csv:"user_email"`
+	OrganizationID string `csv:"organization_id"`
+	RoleID         string `csv:"role_id"`
+	RoleName       string `csv:"role_name"`
+	Status         string `csv:"status"`
+	ApplyResult    string `csv:"apply_result"`
+	HTTPStatus     string `csv:"http_status"`
+	Attempts       string `csv:"attempts"`
+	Error          string `csv:"error"`
+	Lines          string `csv:"lines"`
+	Reason         string `csv:"reason"`
+}
+
+// csvBatch bounds the rows converted before gocsv writes them, so a
+// million-result report is never copied whole.
+const csvBatch = 4096
+
 // WriteCSV writes one row per result under CSVHeader. Lines are joined with
-// ";"; an http_status of 0 (nothing was sent) is left empty.
+// ";"; an http_status of 0 (nothing was sent) is left empty; a multi-line
+// reason is kept as is (quoted). Each call has its own csv.Writer: gocsv's
+// package-level writer settings are never touched.
 func WriteCSV(w io.Writer, r *Report) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(CSVHeader); err != nil {
+	out := gocsv.NewSafeCSVWriter(csv.NewWriter(w))
+	batch := make([]csvRow, 0, min(csvBatch, r.Len()))
+	header := true
+	flush := func() error {
+		var err error
+		if header {
+			err = gocsv.MarshalCSV(&batch, out)
+		} else {
+			err = gocsv.MarshalCSVWithoutHeaders(&batch, out)
+		}
+		header = false
+		batch = batch[:0]
 		return err
 	}
-	row := make([]string, len(CSVHeader))
 	for res := range r.Rows() {
-		httpStatus := ""
-		if res.HTTPStatus != 0 {
-			httpStatus = strconv.Itoa(res.HTTPStatus)
-		}
-		row[0] = spreadsheetSafe(res.UserID)
-		row[1] = spreadsheetSafe(res.UserEmail)
-		row[2] = spreadsheetSafe(res.OrganizationID)
-		row[3] = spreadsheetSafe(res.RoleID)
-		row[4] = spreadsheetSafe(res.RoleName)
-		row[5] = spreadsheetSafe(string(res.Status))
-		row[6] = httpStatus
-		row[7] = strconv.Itoa(res.Attempts)
-		row[8] = spreadsheetSafe(res.Error)
-		row[9] = joinInts(res.Lines, ";")
-		row[10] = spreadsheetSafe(res.Reason)
-		if err := cw.Write(row); err != nil {
-			return err
+		batch = append(batch, toCSVRow(res))
+		if len(batch) == csvBatch {
+			if err := flush(); err != nil {
+				return err
+			}
 		}
 	}
-	cw.Flush()
-	return cw.Error()
+	if len(batch) > 0 || header {
+		return flush()
+	}
+	return nil
+}
+
+func toCSVRow(res *Result) csvRow {
+	httpStatus := ""
+	if res.HTTPStatus != 0 {
+		httpStatus = strconv.Itoa(res.HTTPStatus)
+	}
+	return csvRow{
+		UserID:         spreadsheetSafe(res.UserID),
+		UserEmail:      spreadsheetSafe(res.UserEmail),
+		OrganizationID: spreadsheetSafe(res.OrganizationID),
+		RoleID:         spreadsheetSafe(res.RoleID),
+		RoleName:       spreadsheetSafe(res.RoleName),
+		Status:         spreadsheetSafe(string(res.Status)),
+		ApplyResult:    string(res.Status.ApplyResult()),
+		HTTPStatus:     httpStatus,
+		Attempts:       strconv.Itoa(res.Attempts),
+		Error:          spreadsheetSafe(res.Error),
+		Lines:          joinInts(res.Lines, ";"),
+		Reason:         spreadsheetSafe(res.Reason),
+	}
 }
 
 // spreadsheetSafe defuses CSV (formula) injection. Auditors open these reports

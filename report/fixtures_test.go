@@ -25,7 +25,9 @@ func smallPlan() *Report {
 		StartedAt:  fixedStart,
 		FinishedAt: fixedStart.Add(2 * time.Second),
 		Outcome:    Planned,
-		Summary:    Summary{Duplicates: 1, Requests: 6},
+		Run: &Run{Operator: "bob@laptop", ClientID: "Xq3v9ZkP0aB7cD2eF5gH8iJ1kL4mN6oP", Checked: true,
+			Flags: RunFlags{MaxRemovals: new(500), Reserve: new(20), Protect: []string{"break-glass.csv"}}},
+		Summary: Summary{Duplicates: 1, Requests: 6},
 		Results: []Result{
 			{UserID: "auth0|5f7c8ec7c33c6c004bbafe82", RoleID: "rol_NHBmr6NkzbRcHob1", Status: PlanRemove, Lines: []int{2}, Reason: "2026-Q4 access review CERT-1182"},
 			{UserID: "auth0|5f7c8ec7c33c6c004bbafe82", RoleID: "rol_Bq1x7P0aZk3LmN9c", RoleName: "Billing Admin", Status: PlanRemove, Lines: []int{3, 9}, Reason: "2026-Q4 access review CERT-1182"},
@@ -54,7 +56,9 @@ func applyReport() *Report {
 		FinishedAt:  fixedFinish,
 		Outcome:     Aborted,
 		AbortReason: "interrupted (SIGINT)",
-		Summary:     Summary{Duplicates: 0, Requests: 9, Retries: 3, RateLimited: 2},
+		Run: &Run{Operator: "alice@build-7", ClientID: "Xq3v9ZkP0aB7cD2eF5gH8iJ1kL4mN6oP", Checked: true,
+			Flags: RunFlags{MaxRemovals: new(500), Reserve: new(20), Protect: []string{"break-glass.csv"}}},
+		Summary: Summary{Duplicates: 0, Requests: 9, Retries: 3, RateLimited: 2},
 		Results: []Result{
 			{UserID: "auth0|5f7c8ec7c33c6c004bbafe82", RoleID: "rol_NHBmr6NkzbRcHob1", Status: Removed, HTTPStatus: 204, Attempts: 1, Lines: []int{2, 7}, Reason: "2026-Q4 access review"},
 			{UserID: "auth0|5f7c8ec7c33c6c004bbafe82", RoleID: "rol_Bq1x7P0aZk3LmN9c", RoleName: "Billing Admin", Status: Removed, HTTPStatus: 204, Attempts: 3, Lines: []int{3}, Reason: "2026-Q4 access review"},

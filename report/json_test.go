@@ -20,13 +20,15 @@ const contractExample = `{
   "finished_at": "2026-11-27T10:01:02Z",
   "outcome": "completed | completed_with_failures | aborted",
   "abort_reason": "",
+  "run": {"operator": "alice@build-7", "client_id": "…", "checked": true,
+          "flags": {"verify": false, "max_removals": 500, "reserve": 20, "protect": ["break-glass.csv"]}},
   "summary": {"users": 845, "roles": 1249, "removed": 1234, "absent": 12, "not_found": 3,
-              "failed": 0, "skipped": 0, "duplicates": 4,
+              "failed": 0, "protected": 0, "skipped": 0, "duplicates": 4, "excluded": 0,
               "requests": 852, "retries": 3, "rate_limited": 7},
   "results": [
     {"user_id": "auth0|…", "user_email": "", "organization_id": "", "role_id": "rol_…",
-     "role_name": "", "status": "removed", "http_status": 204, "attempts": 1,
-     "error": "", "lines": [2, 7], "reason": "2026-Q4 access review"}
+     "role_name": "Billing Admin", "status": "removed", "apply_result": "AppliedSuccessfully",
+     "http_status": 204, "attempts": 1, "error": "", "lines": [2, 7], "reason": "2026-Q4 access review"}
   ]
 }`
 

@@ -23,6 +23,15 @@ const (
 	Failed   Status = "failed"
 	Skipped  Status = "skipped"
 
+	// Protected: with --skip-protected, the row touches a protected user or
+	// role and was not sent.
+	Protected Status = "protected"
+
+	// Undo statuses, used by `undo` (with NotFound, Failed and Skipped).
+	Restored   Status = "restored"   // the role was assigned again
+	Present    Status = "present"    // already assigned again since: nothing sent
+	Unverified Status = "unverified" // removed by an unchecked run: not re-assigned
+
 	// Planned actions, used by `plan`.
 	PlanRemove     Status = "remove"
 	PlanAbsent     Status = "absent"
@@ -36,6 +45,13 @@ const (
 	CompletedWithFailures = "completed_with_failures"
 	Aborted               = "aborted"
 	Planned               = "planned"
+)
+
+// Commands a report can record.
+const (
+	CommandPlan  = "plan"
+	CommandApply = "apply"
+	CommandUndo  = "undo"
 )
 
 // Result is one input (organization, user, role) triple and what became of it.
@@ -53,12 +69,121 @@ type Result struct {
 	Reason         string `json:"reason"`
 }
 
-// Input describes the file a run read.
+// Input describes the file a run read, and where its removals came from when
+// they were not a file's rows (a sweep) or undo an earlier run. Sweep and
+// Undoes are pointers so that Input stays comparable and reports without
+// them keep their v0.1 shape.
 type Input struct {
+	Path   string  `json:"path"`
+	Format string  `json:"format"`
+	SHA256 string  `json:"sha256"`
+	Rows   int     `json:"rows"`
+	Sweep  *Sweep  `json:"sweep,omitempty"`
+	Undoes *Undoes `json:"undoes,omitempty"`
+}
+
+// Sweep records `--sweep ROLE … [--keep FILE]`: the roles whose holders were
+// read from the tenant, and the keep list that was honoured.
+type Sweep struct {
+	Roles []SweptRole `json:"roles"`
+	Keep  *FileRef    `json:"keep,omitempty"`
+}
+
+// SweptRole is one swept role, by id and (when the tenant said) name.
+type SweptRole struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+}
+
+// FileRef names a file by path and the SHA-256 of its bytes, so an auditor
+// can tell that the file they hold is the one that was read.
+type FileRef struct {
 	Path   string `json:"path"`
-	Format string `json:"format"`
 	SHA256 string `json:"sha256"`
-	Rows   int    `json:"rows"`
+}
+
+// Undoes links an undo report back to the apply report it undid.
+type Undoes struct {
+	Path       string `json:"path"`
+	SHA256     string `json:"sha256"`
+	Domain     string `json:"domain"`
+	PlanDigest string `json:"plan_digest,omitempty"`
+}
+
+// Run is the evidence of who ran a command and with which settings, for an
+// auditor: never a secret, only the client id.
+type Run struct {
+	Operator string   `json:"operator,omitempty"` // user@host
+	ClientID string   `json:"client_id,omitempty"`
+	Checked  bool     `json:"checked"` // current assignments were read first
+	Flags    RunFlags `json:"flags"`
+}
+
+// RunFlags are the flags that change what is removed (or restored). Pointers
+// distinguish "not given" from a meaningful zero (--max-removals 0 refuses
+// every removal; --reserve 0 is all-out pacing).
+type RunFlags struct {
+	Verify            bool     `json:"verify"`
+	MaxRemovals       *int     `json:"max_removals,omitempty"`
+	Reserve           *int     `json:"reserve,omitempty"`
+	Protect           []string `json:"protect,omitempty"`       // protect list files
+	ProtectUsers      []string `json:"protect_users,omitempty"` // given on the command line
+	ProtectRoles      []string `json:"protect_roles,omitempty"`
+	SkipProtected     bool     `json:"skip_protected,omitempty"`
+	Preset            string   `json:"preset,omitempty"`
+	Map               []string `json:"map,omitempty"`   // FIELD=COLUMN
+	Where             []string `json:"where,omitempty"` // COLUMN=VALUE[,VALUE…]
+	AllowExtraColumns bool     `json:"allow_extra_columns,omitempty"`
+	IncludeUnverified bool     `json:"include_unverified,omitempty"` // undo
+	DryRun            bool     `json:"dry_run,omitempty"`            // undo
+}
+
+// ApplyResult is a result's status in the vocabulary of Microsoft Entra ID
+// access reviews' applyResult, so a report can be written back to a review
+// tool as it is.
+type ApplyResult string
+
+const (
+	AppliedSuccessfully                  ApplyResult = "AppliedSuccessfully"
+	AppliedSuccessfullyButObjectNotFound ApplyResult = "AppliedSuccessfullyButObjectNotFound"
+	AppliedWithUnknownFailure            ApplyResult = "AppliedWithUnknownFailure"
+	ApplyNotSupported                    ApplyResult = "ApplyNotSupported"
+	ApplyNew                             ApplyResult = "New"
+)
+
+// ApplyResult derives the Entra applyResult from a status; it is never
+// stored, so it cannot disagree with the status. Beyond the contract's
+// table: a planned removal is New (not yet applied); an unresolved row will
+// fail (AppliedWithUnknownFailure); an undo's restored and present rows are
+// what the reviewer's decision now holds (AppliedSuccessfully); an
+// unverified row was withheld by policy, like a protected one
+// (ApplyNotSupported). An unknown status is reported as a failure.
+func (s Status) ApplyResult() ApplyResult {
+	switch s {
+	case Removed, Absent, Restored, Present: // Absent is also PlanAbsent
+		return AppliedSuccessfully
+	case NotFound: // also PlanNotFound
+		return AppliedSuccessfullyButObjectNotFound
+	case Protected, Unverified:
+		return ApplyNotSupported
+	case Skipped, PlanRemove:
+		return ApplyNew
+	default: // Failed, PlanUnresolved, unknown
+		return AppliedWithUnknownFailure
+	}
+}
+
+// Statuses lists every status a report of kind command may hold, in the
+// order renderers show them.
+func Statuses(command string) []Status {
+	switch command {
+	case CommandPlan:
+		return []Status{PlanRemove, PlanAbsent, PlanNotFound, PlanUnresolved, Protected}
+	case CommandUndo:
+		return []Status{Restored, Present, NotFound, Failed, Unverified, Skipped}
+	default:
+		return []Status{Removed, Absent, NotFound, Failed, Protected, Skipped}
+	}
 }
 
 // Summary counts a report's results and the requests a run made.
@@ -72,7 +197,12 @@ type Summary struct {
 	NotFound   int `json:"not_found"`
 	Failed     int `json:"failed"`
 	Skipped    int `json:"skipped"`
+	Protected  int `json:"protected"`
+	Restored   int `json:"restored,omitempty"`   // undo only
+	Present    int `json:"present,omitempty"`    // undo only
+	Unverified int `json:"unverified,omitempty"` // undo only
 	Duplicates int `json:"duplicates"`
+	Excluded   int `json:"excluded"` // rows left out by --where
 
 	Requests    int `json:"requests"`
 	Retries     int `json:"retries"`
@@ -91,8 +221,14 @@ type Report struct {
 	FinishedAt  time.Time `json:"finished_at"`
 	Outcome     string    `json:"outcome"`
 	AbortReason string    `json:"abort_reason"`
+	Run         *Run      `json:"run,omitempty"`
 	Summary     Summary   `json:"summary"`
 	Results     []Result  `json:"results"`
+
+	// FullReports names the other reports written for this run, for the
+	// Markdown report to point at when it lists only the first rows. It is
+	// not part of the JSON report.
+	FullReports []string `json:"-"`
 
 	// source, when set, supplies the rows instead of Results: a run keeps
 	// its plan's triples and its outcomes apart and joins them here.
@@ -178,7 +314,7 @@ func (r *Report) Rows() iter.Seq[*Result] {
 
 // Tally recomputes r.Summary's per-status counts, Users (distinct
 // (organization_id, user) pairs) and Roles (number of results) from
-// r.Results. Duplicates, Requests, Retries and RateLimited are counted while
+// r.Results. Duplicates, Excluded, Requests, Retries and RateLimited are counted while
 // the run happens, not derived from results, so they are kept as they are.
 //
 // A result whose status is not one of the known statuses is counted in Roles
@@ -187,6 +323,7 @@ func (r *Report) Rows() iter.Seq[*Result] {
 func (r *Report) Tally() {
 	s := Summary{
 		Duplicates:  r.Summary.Duplicates,
+		Excluded:    r.Summary.Excluded,
 		Requests:    r.Summary.Requests,
 		Retries:     r.Summary.Retries,
 		RateLimited: r.Summary.RateLimited,
@@ -210,6 +347,14 @@ func (r *Report) Tally() {
 			s.Failed++
 		case Skipped:
 			s.Skipped++
+		case Protected:
+			s.Protected++
+		case Restored:
+			s.Restored++
+		case Present:
+			s.Present++
+		case Unverified:
+			s.Unverified++
 		}
 	}
 	s.Users = len(users)
@@ -218,6 +363,8 @@ func (r *Report) Tally() {
 
 // SetOutcome derives the outcome of a finished run from its results, unless
 // the run was already marked Aborted or is a plan (Planned).
+//
+// For undo, Completed means every removal is restored or present again.
 //
 // Completed means what exit code 0 promises: every role is now absent from
 // its user (removed, absent or not_found). Anything else — failed, but also
@@ -229,8 +376,14 @@ func (r *Report) SetOutcome() {
 		return
 	}
 	r.Outcome = Completed
+	undo := r.IsUndo()
 	for res := range r.Rows() {
-		if !Gone(res.Status) {
+		ok := Gone(res.Status)
+		if undo {
+			// An undo succeeds only when each removal is back.
+			ok = res.Status == Restored || res.Status == Present
+		}
+		if !ok {
 			r.Outcome = CompletedWithFailures
 			return
 		}
@@ -242,16 +395,39 @@ func (r *Report) IsPlan() bool {
 	return r.Outcome == Planned || r.Command == "plan"
 }
 
-// validStatus reports whether s may appear in a plan (plan true) or in the
-// report of an apply run.
-func validStatus(s Status, plan bool) bool {
-	switch s {
-	case Absent, NotFound: // also PlanAbsent, PlanNotFound
-		return true
-	case PlanRemove, PlanUnresolved:
-		return plan
-	case Removed, Failed, Skipped:
-		return !plan
+// IsUndo reports whether r is the record of an undo run.
+func (r *Report) IsUndo() bool { return r.Command == CommandUndo }
+
+// kind names the kind of file r is, for messages.
+func (r *Report) kind() string {
+	switch {
+	case r.IsPlan():
+		return "a plan"
+	case r.IsUndo():
+		return "an undo report"
+	default:
+		return "an apply report"
+	}
+}
+
+// validStatus reports whether s may appear in r's kind of file.
+func (r *Report) validStatus(s Status) bool {
+	switch {
+	case r.IsPlan():
+		switch s {
+		case PlanRemove, PlanAbsent, PlanNotFound, PlanUnresolved, Protected:
+			return true
+		}
+	case r.IsUndo():
+		switch s {
+		case Restored, Present, NotFound, Failed, Unverified, Skipped:
+			return true
+		}
+	default:
+		switch s {
+		case Removed, Absent, NotFound, Failed, Protected, Skipped:
+			return true
+		}
 	}
 	return false
 }

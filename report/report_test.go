@@ -203,17 +203,17 @@ func TestCSVInjection(t *testing.T) {
 		if len(records) != 2 {
 			t.Fatalf("%q: %d records, want header and one row", tt.in, len(records))
 		}
-		if strings.Join(records[0], ",") != "user_id,user_email,organization_id,role_id,role_name,status,http_status,attempts,error,lines,reason" {
+		if strings.Join(records[0], ",") != "user_id,user_email,organization_id,role_id,role_name,status,apply_result,http_status,attempts,error,lines,reason" {
 			t.Errorf("header %q", records[0])
 		}
 		row := records[1]
-		for _, col := range []int{0, 1, 2, 3, 4, 5, 8, 10} {
+		for _, col := range []int{0, 1, 2, 3, 4, 5, 9, 11} {
 			if row[col] != tt.want {
 				t.Errorf("%q: column %s = %q, want %q", tt.in, records[0][col], row[col], tt.want)
 			}
 		}
-		if row[6] != "204" || row[7] != "2" || row[9] != "3;9" {
-			t.Errorf("numbers: http_status %q attempts %q lines %q", row[6], row[7], row[9])
+		if row[7] != "204" || row[8] != "2" || row[10] != "3;9" {
+			t.Errorf("numbers: http_status %q attempts %q lines %q", row[7], row[8], row[10])
 		}
 	}
 }
@@ -231,8 +231,8 @@ func TestCSVEmptyAndZeroes(t *testing.T) {
 		t.Fatal(err)
 	}
 	records, _ := csv.NewReader(&buf).ReadAll()
-	if row := records[1]; row[6] != "" || row[7] != "0" || row[9] != "" {
-		t.Errorf("nothing sent: http_status %q attempts %q lines %q; want empty, 0, empty", row[6], row[7], row[9])
+	if row := records[1]; row[7] != "" || row[8] != "0" || row[10] != "" {
+		t.Errorf("nothing sent: http_status %q attempts %q lines %q; want empty, 0, empty", row[7], row[8], row[10])
 	}
 }
 
@@ -257,8 +257,8 @@ func TestMarkdownEscaping(t *testing.T) {
 	}
 	out := buf.String()
 	for _, want := range []string{
-		`| auth0\|abc |  | Ops \| Admin (name) | failed |  | 0 | line one<br>line two<br>three<br>four | 4, 5 | ends in a backslash \\\| &lt;script&gt;alert(1)&lt;/script&gt; &amp; co\x1b[2J |`,
-		`- **Abort reason:** guard \| tripped<br>by policy`,
+		`| auth0\|abc |  | Ops \| Admin (name) | failed |  | 0 | line one\r\nline two\rthree\nfour | 4, 5 | ends in a backslash \\\| &lt;script&gt;alert(1)&lt;/script&gt; &amp; co\x1b[2J |`,
+		`- **Abort reason:** guard \| tripped\nby policy`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, out)

@@ -165,3 +165,114 @@ func SyncDir(dir string) error {
 	}
 	return err
 }
+
+// Target is where one report goes: a file in a format, or standard output.
+type Target struct {
+	Format string // json, csv or md
+	Path   string // "-" is standard output
+}
+
+// Stdout reports whether the target is standard output.
+func (t Target) Stdout() bool { return t.Path == "-" }
+
+func (t Target) String() string {
+	return t.Format + ":" + t.Path
+}
+
+// ParseTarget parses a `--report [FORMAT:]FILE` value. FORMAT is json, csv,
+// md or markdown (any case); without it the format comes from FILE's
+// extension. FILE "-" is standard output, which needs a FORMAT. A prefix of
+// one letter (C:\reports\x.json) is a Windows drive, not a format, and so is
+// any prefix that is not a known format (a file may be called "notes:x.md").
+func ParseTarget(s string) (Target, error) {
+	if prefix, rest, ok := strings.Cut(s, ":"); ok && len(prefix) > 1 {
+		switch f := strings.ToLower(prefix); f {
+		case FormatJSON, FormatCSV, FormatMarkdown, "markdown":
+			if rest == "" {
+				return Target{}, fmt.Errorf("report %q: no file after %q (use - for standard output)", s, prefix+":")
+			}
+			canonical, _ := canonicalFormat(f)
+			return Target{Format: canonical, Path: rest}, nil
+		}
+	}
+	if s == "" {
+		return Target{}, errors.New("report: empty path")
+	}
+	if s == "-" {
+		return Target{}, errors.New(`report "-": standard output needs a format: json:-, csv:- or md:-`)
+	}
+	format, err := FormatFromPath(s)
+	if err != nil {
+		return Target{}, fmt.Errorf("%w, or a json:, csv: or md: prefix", err)
+	}
+	return Target{Format: format, Path: s}, nil
+}
+
+// WriteTarget writes r to t: atomically to its file, or to stdout when t is
+// standard output.
+func WriteTarget(t Target, stdout io.Writer, r *Report) error {
+	if t.Stdout() {
+		bw := bufio.NewWriterSize(stdout, 64<<10)
+		if err := Write(bw, t.Format, r); err != nil {
+			return fmt.Errorf("write report to standard output: %w", err)
+		}
+		if err := bw.Flush(); err != nil {
+			return fmt.Errorf("write report to standard output: %w", err)
+		}
+		return nil
+	}
+	return WriteFileFormat(t.Path, t.Format, r)
+}
+
+// NotWritableError says that a report, journal or metrics path cannot be
+// written, found before anything was sent.
+type NotWritableError struct {
+	Path string
+	Err  error
+}
+
+func (e *NotWritableError) Error() string {
+	return fmt.Sprintf("%s cannot be written: %v", e.Path, e.Err)
+}
+
+func (e *NotWritableError) Unwrap() error { return e.Err }
+
+// CheckWritable proves that path can be created or replaced as AtomicWrite
+// will do it: path is not a directory, and a temporary file can be created
+// (and is removed again) in its directory. Standard output ("-") is always
+// writable. Errors are *NotWritableError.
+func CheckWritable(path string) error {
+	if path == "-" {
+		return nil
+	}
+	if path == "" {
+		return &NotWritableError{Path: path, Err: errors.New("empty path")}
+	}
+	if info, err := os.Stat(path); err == nil && info.IsDir() {
+		return &NotWritableError{Path: path, Err: errors.New("is a directory")}
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	info, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return &NotWritableError{Path: path, Err: fmt.Errorf("directory %s: %w", dir, err)}
+	case !info.IsDir():
+		return &NotWritableError{Path: path, Err: fmt.Errorf("%s is not a directory", dir)}
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".check-*")
+	if err != nil {
+		return &NotWritableError{Path: path, Err: err}
+	}
+	name := tmp.Name()
+	cerr := tmp.Close()
+	if err := os.Remove(name); err != nil {
+		return &NotWritableError{Path: path, Err: err}
+	}
+	if cerr != nil {
+		return &NotWritableError{Path: path, Err: cerr}
+	}
+	return nil
+}
