@@ -73,6 +73,8 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 	a.report = &report.Report{
 		Version: report.Version, Tool: cfg.Tool, Command: "apply", Domain: domain,
 		Input: a.plan.Input, PlanDigest: digest, StartedAt: started,
+		// undo re-assigns only removals that were read as held first.
+		Run: &report.Run{Checked: cfg.Check || a.saved != nil, Flags: report.RunFlags{Verify: cfg.Verify}},
 	}
 	a.report.Summary.Duplicates = a.plan.Duplicates
 
@@ -200,6 +202,8 @@ func (a *applyRun) finish(runErr error) (*report.Report, error) {
 	}
 	r.Tally()
 	r.SetOutcome()
+	// Last, over everything written: undo refuses a report edited since.
+	r.ReportDigest = report.ReportDigest(r)
 	var writeErr error
 	for _, p := range a.paths {
 		if err := report.WriteFile(p, r); err != nil {

@@ -17,6 +17,16 @@ type journalRun struct {
 	writer   *journal.Writer
 	header   journal.Header
 	prior    map[report.GroupKey]journal.Entry // the newest entry per group of the resumed run
+	// done tells a journaled group that needs nothing more on resume;
+	// nil: journal.Entry.Done, what an apply needs.
+	done func(journal.Entry) bool
+}
+
+func (jr *journalRun) isDone(e journal.Entry) bool {
+	if jr.done != nil {
+		return jr.done(e)
+	}
+	return e.Done()
 }
 
 // prepareJournal works out the journal of this run and, with Resume, checks
@@ -60,7 +70,7 @@ func (jr *journalRun) open(hooks Hooks) error {
 		}
 		done := 0
 		for _, e := range jr.prior {
-			if e.Done() {
+			if jr.isDone(e) {
 				done++
 			}
 		}
@@ -84,7 +94,7 @@ func (jr *journalRun) restore(p *reconcile.Plan, out []reconcile.Outcome) []int 
 	type roleKey struct{ id, name string }
 	for gi, g := range p.Groups {
 		prior, seen := jr.prior[g.Key()]
-		done := seen && prior.Done()
+		done := seen && jr.isDone(prior)
 		byRole := make(map[roleKey]report.Result, len(prior.Results))
 		for _, r := range prior.Results {
 			byRole[roleKey{r.RoleID, r.RoleName}] = r
