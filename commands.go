@@ -130,12 +130,20 @@ func cmdApply(c *cli.Context, e env) error {
 
 // confirm asks on a terminal; elsewhere --yes is required.
 func (e env) confirm(ctx context.Context, c job.Confirmation) error {
+	command := "apply"
+	if c.Restore {
+		command = "undo"
+	}
 	if !e.terminal(e.stdin) {
-		return usagef("apply changes the tenant: pass --yes to confirm when standard input is not a terminal")
+		return usagef("%s changes the tenant: pass --yes to confirm when standard input is not a terminal", command)
 	}
 	e.prompting.Store(true)
 	defer e.prompting.Store(false)
-	fmt.Fprintf(e.stderr, "About to remove %d roles from %d users on %s.\nType yes to continue: ", c.Removals, c.Users, c.Domain)
+	verb, prep := "remove", "from"
+	if c.Restore {
+		verb, prep = "restore", "to"
+	}
+	fmt.Fprintf(e.stderr, "About to %s %d roles %s %d users on %s.\nType yes to continue: ", verb, c.Removals, prep, c.Users, c.Domain)
 	answered := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(e.stdin).ReadString('\n')

@@ -197,7 +197,12 @@ func Undo(ctx context.Context, cfg UndoConfig, hooks Hooks) (*report.Report, err
 	if n := len(a.plan.Triples) - restores; n > 0 {
 		hooks.notice(fmt.Sprintf("rolesweep: %d removals of %s are unverified and will not be re-assigned: %s", n, u.path, u.why))
 	}
-	if restores > 0 && hooks.Confirm != nil {
+	if restores == 0 && !a.journal.resuming {
+		// Nothing to send: no prompt, no journal, no request; the report
+		// still says what became of every removal.
+		return a.finish(nil)
+	}
+	if hooks.Confirm != nil {
 		if err := hooks.Confirm(ctx, Confirmation{Removals: restores, Users: users, Domain: domain, Restore: true}); err != nil {
 			var abort *reconcile.AbortError
 			if errors.As(err, &abort) {
