@@ -129,7 +129,22 @@ type Builder struct {
 	index   *tripleIndex
 	lines   []int
 	strings map[string]string
+	// previous holds each field's last value as read and as interned:
+	// inputs list a user's rows together and repeat reasons and roles, so
+	// most values equal the row before's and skip the table lookup.
+	previous [numInterned]struct{ in, out string }
 }
+
+// The fields of a row that are interned, as indexes into Builder.previous.
+const (
+	internUser = iota
+	internEmail
+	internOrganization
+	internRole
+	internRoleName
+	internReason
+	numInterned
+)
 
 // maxInterned bounds the table of shared strings: beyond it, values are
 // copied instead (an input whose every reason differs gains nothing from it).
@@ -138,17 +153,22 @@ const maxInterned = 1 << 19
 // intern returns a copy of s that does not pin the input record s was cut
 // from, shared with every equal value: role ids, organizations and reasons
 // repeat on many rows, and a user's id on each of their rows.
-func (b *Builder) intern(s string) string {
+func (b *Builder) intern(field int, s string) string {
 	if s == "" {
 		return ""
 	}
-	if v, ok := b.strings[s]; ok {
-		return v
+	last := &b.previous[field]
+	if s == last.in {
+		return last.out
 	}
-	v := strings.Clone(s)
-	if len(b.strings) < maxInterned {
-		b.strings[v] = v
+	v, ok := b.strings[s]
+	if !ok {
+		v = strings.Clone(s)
+		if len(b.strings) < maxInterned {
+			b.strings[v] = v
+		}
 	}
+	last.in, last.out = v, v
 	return v
 }
 
@@ -171,13 +191,13 @@ func (b *Builder) Add(row input.Row) {
 	b.lines = append(b.lines, row.Line)
 	n := len(b.lines)
 	t := Triple{
-		UserID:         b.intern(row.UserID),
-		UserEmail:      b.intern(row.UserEmail),
-		OrganizationID: b.intern(row.OrganizationID),
-		RoleID:         b.intern(row.RoleID),
-		RoleName:       b.intern(row.RoleName),
+		UserID:         b.intern(internUser, row.UserID),
+		UserEmail:      b.intern(internEmail, row.UserEmail),
+		OrganizationID: b.intern(internOrganization, row.OrganizationID),
+		RoleID:         b.intern(internRole, row.RoleID),
+		RoleName:       b.intern(internRoleName, row.RoleName),
 		Lines:          b.lines[n-1 : n : n],
-		Reason:         b.intern(row.Reason),
+		Reason:         b.intern(internReason, row.Reason),
 	}
 	p := b.p
 	if j, ok := b.index.find(p.Triples, &t); ok {
@@ -233,10 +253,19 @@ func (p *Plan) regroup() {
 	groupOf := make([]int32, len(p.Triples))
 	var sizes []int
 	p.Groups = p.Groups[:0]
+	var last report.GroupKey
+	g := -1
 	for i := range p.Triples {
 		t := &p.Triples[i]
 		k := t.Key()
-		g, ok := index[k]
+		if g >= 0 && k == last { // a user's rows usually come together
+			groupOf[i] = int32(g)
+			sizes[g]++
+			continue
+		}
+		last = k
+		var ok bool
+		g, ok = index[k]
 		if !ok {
 			g = len(p.Groups)
 			index[k] = g

@@ -333,8 +333,13 @@ func (r *Report) Tally() {
 		Roles:       r.Len(),
 	}
 	users := make(map[GroupKey]struct{})
+	var last GroupKey
 	for res := range r.Rows() {
-		users[KeyOf(res.OrganizationID, res.UserID, res.UserEmail)] = struct{}{}
+		// A user's rows usually come together: only a new key is looked up.
+		if k := KeyOf(res.OrganizationID, res.UserID, res.UserEmail); k != last || len(users) == 0 {
+			users[k] = struct{}{}
+			last = k
+		}
 		switch res.Status {
 		case PlanRemove:
 			s.Remove++
