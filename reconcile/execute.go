@@ -211,7 +211,11 @@ type action struct {
 	onHeld bool
 	// notStuck is the error of a role the read-back finds unchanged.
 	notStuck string
-	send     func(ctx context.Context, g Group, roleIDs []string) (management.Response, error)
+	// splitNotFound sends a group's roles one by one after a 404 for all
+	// of them: one role deleted since must not keep the others from their
+	// user (Auth0 assigns all of a request's roles or none).
+	splitNotFound bool
+	send          func(ctx context.Context, g Group, roleIDs []string) (management.Response, error)
 }
 
 // removal is apply's action: one DELETE per group.
@@ -261,20 +265,29 @@ func (e *Executor) runGroup(ctx context.Context, reader Reader, act action, p *P
 	res := e.Pacer.Call(ctx, func(ctx context.Context) (management.Response, error) {
 		return act.send(ctx, g, roleIDs)
 	})
+	if act.splitNotFound && len(roleIDs) > 1 && roleNotFound(res) {
+		return e.oneByOne(ctx, reader, act, p, g, todo, out, res.Attempts)
+	}
 	if err := settle(log, p, out, todo, res, act.doing); err != nil || res.Err != nil {
 		return err
 	}
 	for _, ti := range todo {
 		out[ti].Status = act.done // settle calls every success a removal
 	}
-	if !e.Verify {
+	return e.verify(ctx, reader, act, p, g, todo, out)
+}
+
+// verify reads a group's roles back after a change that succeeded for the
+// triples done; one the tenant shows unchanged becomes failed.
+func (e *Executor) verify(ctx context.Context, reader Reader, act action, p *Plan, g Group, done []int, out []Outcome) error {
+	if !e.Verify || len(done) == 0 {
 		return nil
 	}
 	held, vres := currentRoles(ctx, reader, e.Pacer, g)
 	if vres.Err != nil {
 		// The change succeeded; only the read-back failed. Say so rather
 		// than claim a verification that did not happen.
-		for _, ti := range todo {
+		for _, ti := range done {
 			out[ti].Status = report.Failed
 			out[ti].Error = fmt.Sprintf("%s, but verification failed: %v", act.done, vres.Err)
 		}
@@ -283,13 +296,50 @@ func (e *Executor) runGroup(ctx context.Context, reader Reader, act action, p *P
 		}
 		return nil
 	}
-	for _, ti := range todo {
+	for _, ti := range done {
 		if held[p.Triples[ti].RoleID] == act.onHeld {
 			out[ti].Status = report.Failed
 			out[ti].Error = act.notStuck
 		}
 	}
 	return nil
+}
+
+// roleNotFound reports a 404 that may be about one of the request's roles:
+// any 404 but Auth0's "inexistent_user", which is about all of them.
+func roleNotFound(res pacer.Outcome) bool {
+	var apiErr *management.APIError
+	return res.Class == pacer.Permanent && errors.As(res.Err, &apiErr) && apiErr.StatusCode == 404 && apiErr.ErrorCode != "inexistent_user"
+}
+
+// oneByOne sends each role of a group in a request of its own, after the
+// request for all of them was answered 404 (spent attempts, counted on each
+// triple), and verifies them like runGroup does.
+func (e *Executor) oneByOne(ctx context.Context, reader Reader, act action, p *Plan, g Group, todo []int, out []Outcome, spent int) error {
+	log := logger(e.Log)
+	var sent []int
+	for _, id := range distinctRoleIDs(p, todo) {
+		var mine []int
+		for _, ti := range todo {
+			if p.Triples[ti].RoleID == id {
+				mine = append(mine, ti)
+				out[ti].Attempts += spent
+			}
+		}
+		res := e.Pacer.Call(ctx, func(ctx context.Context) (management.Response, error) {
+			return act.send(ctx, g, []string{id})
+		})
+		if err := settle(log, p, out, mine, res, act.doing); err != nil {
+			return err
+		}
+		if res.Err == nil {
+			for _, ti := range mine {
+				out[ti].Status = act.done
+			}
+			sent = append(sent, mine...)
+		}
+	}
+	return e.verify(ctx, reader, act, p, g, sent, out)
 }
 
 // Checker classifies a plan against the tenant without changing it: it

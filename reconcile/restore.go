@@ -27,7 +27,7 @@ type RestoreAPI interface {
 func assignment(api Assigner) action {
 	return action{
 		doing: "assigning roles", done: report.Restored, unchanged: report.Present, onHeld: false,
-		notStuck: "not assigned after it was restored",
+		notStuck: "not assigned after it was restored", splitNotFound: true,
 		send: func(ctx context.Context, g Group, roleIDs []string) (management.Response, error) {
 			if g.OrganizationID != "" {
 				return api.AssignOrganizationMemberRoles(ctx, g.OrganizationID, g.UserID, roleIDs)

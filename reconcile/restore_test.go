@@ -92,11 +92,11 @@ func TestRestoreWithoutCheckSendsEveryRole(t *testing.T) {
 	f := newFixture(t, sandbox.Options{})
 	f.tenant.AddUser("auth0|a", "", roleA)
 	results, err := restore(t, &Executor{Pacer: fastPacer(0), Concurrency: 1}, f.client,
-		undoOf(removed("auth0|a", "", roleA), removed("auth0|a", "", roleB)))
+		undoOf(removed("auth0|a", "", roleA), removed("auth0|a", "", roleB), removed("auth0|gone", "", roleA), removed("auth0|gone", "", roleB)))
 	require.NoError(t, err)
 	// Auth0 accepts assigning a held role: without the check it is restored.
-	assert.Equal(t, []report.Status{report.Restored, report.Restored}, statuses(results))
-	assert.Equal(t, 1, f.tenant.Stats().Total, "no read without the check: one POST")
+	assert.Equal(t, []report.Status{report.Restored, report.Restored, report.NotFound, report.NotFound}, statuses(results))
+	assert.Equal(t, 2, f.tenant.Stats().Total, "no read without the check: one POST per user; a missing user's 404 is not split per role")
 	assert.Equal(t, []string{roleA, roleB}, f.tenant.Roles("auth0|a"))
 }
 
@@ -168,4 +168,32 @@ func TestRestoreUnauthorizedStopsTheRun(t *testing.T) {
 		assert.Equal(t, report.Skipped, r.Status)
 	}
 	assert.Equal(t, 1, f.tenant.Stats().Total)
+}
+
+func TestRestoreOfADeletedRoleDoesNotHoldBackTheOthers(t *testing.T) {
+	f := newFixture(t, sandbox.Options{})
+	f.tenant.AddUser("auth0|a", "")
+	f.tenant.AddUser("auth0|b", "")
+	const deleted = "rol_DeletedDeleted00" // removed, then deleted from the tenant
+	p := undoOf(
+		removed("auth0|a", "", roleA), removed("auth0|a", "", deleted), removed("auth0|a", "", roleB),
+		removed("auth0|b", "", roleA),
+		removed("auth0|gone", "", roleA), removed("auth0|gone", "", roleB),
+	)
+	results, err := restore(t, &Executor{Pacer: fastPacer(0), Concurrency: 1, Check: true, Verify: true}, f.client, p)
+	require.NoError(t, err)
+	assert.Equal(t, []report.Status{report.Restored, report.NotFound, report.Restored, report.Restored, report.NotFound, report.NotFound}, statuses(results))
+	assert.Equal(t, "The role does not exist.", results[1].Error)
+	assert.Equal(t, 2, results[0].Attempts, "the request for all three, then its own")
+	assert.Equal(t, []string{roleA, roleB}, f.tenant.Roles("auth0|a"))
+	// auth0|a: one POST for all (404), then one per role; auth0|b: one.
+	assert.Equal(t, 1+3+1, userRolePosts(f.tenant.Stats()))
+}
+
+func userRolePosts(s sandbox.Stats) int {
+	n := 0
+	for _, c := range s.Requests[postUserRoles] {
+		n += c
+	}
+	return n
 }
