@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/rolesweep/rolesweep/journal"
 	"github.com/rolesweep/rolesweep/management"
@@ -353,15 +355,24 @@ func (p *UndoPreview) WriteText(w io.Writer) error {
 }
 
 func previewLine(b *strings.Builder, r report.Result) {
-	role := r.RoleID
+	role := shown(r.RoleID)
 	if r.RoleName != "" {
-		role += " (" + r.RoleName + ")"
+		role += " (" + shown(r.RoleName) + ")"
 	}
-	fmt.Fprintf(b, "  %s to %s", role, r.UserID)
+	fmt.Fprintf(b, "  %s to %s", role, shown(r.UserID))
 	if r.OrganizationID != "" {
-		fmt.Fprintf(b, " in %s", r.OrganizationID)
+		fmt.Fprintf(b, " in %s", shown(r.OrganizationID))
 	}
 	b.WriteByte('\n')
+}
+
+// shown quotes a value that holds control characters: a report without a
+// digest may have been written by anyone, and must not drive the terminal.
+func shown(s string) string {
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		return strconv.Quote(s)
+	}
+	return s
 }
 
 func plural(n int, one, many string) string {

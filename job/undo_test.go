@@ -267,3 +267,43 @@ func TestPreviewUndoSendsNothing(t *testing.T) {
 	_, err = PreviewUndo(cfg)
 	assert.NoError(t, err)
 }
+
+func TestUndoOfASweepReport(t *testing.T) {
+	f := newFixture(t, 2)
+	c, err := management.New(f.tenantConfig().Management)
+	require.NoError(t, err)
+	for _, u := range f.users { // the sweep took roleA from both
+		_, err := c.RemoveUserRoles(context.Background(), u, []string{roleA})
+		require.NoError(t, err)
+	}
+	r := &report.Report{
+		Version: report.Version, Tool: "rolesweep test", Command: report.CommandApply,
+		Domain: strings.TrimPrefix(f.url, "http://"),
+		Input:  report.Input{Sweep: &report.Sweep{Roles: []report.SweptRole{{ID: roleA, Name: "Role AAAA"}}}},
+		Run:    &report.Run{Checked: true},
+		Results: []report.Result{
+			{UserID: f.users[0], RoleID: roleA, Status: report.Removed, HTTPStatus: 204, Attempts: 1},
+			{UserID: f.users[1], RoleID: roleA, Status: report.Removed, HTTPStatus: 204, Attempts: 1},
+		},
+	}
+	r.Tally()
+	r.SetOutcome()
+	r.ReportDigest = report.ReportDigest(r)
+	path := filepath.Join(f.dir, "sweep.json")
+	require.NoError(t, report.WriteFile(path, r))
+	got, err := Undo(context.Background(), f.undoConfig(path), Hooks{})
+	require.NoError(t, err)
+	assert.Equal(t, report.Completed, got.Outcome)
+	assert.Equal(t, 2, got.Summary.Restored)
+	for _, u := range f.users {
+		assert.Equal(t, []string{roleA, roleB, survivor}, f.tenant.Roles(u))
+	}
+}
+
+func TestPreviewQuotesControlCharacters(t *testing.T) {
+	var out bytes.Buffer
+	prev := &UndoPreview{Path: "r.json", Domain: "acme", Restore: []report.Result{{UserID: "auth0|\x1b[2Jx", RoleID: roleA}}}
+	require.NoError(t, prev.WriteText(&out))
+	assert.NotContains(t, out.String(), "\x1b")
+	assert.Contains(t, out.String(), `"auth0|\x1b[2Jx"`)
+}
