@@ -230,6 +230,13 @@ func TestUndoResumeSendsOnlyWhatDidNotFinish(t *testing.T) {
 	require.NotEmpty(t, first.Journal)
 	postsBefore := f.posts()
 
+	// One journal, one run: an apply cannot resume an undo's journal.
+	applyCfg := f.applyConfig()
+	applyCfg.Resume = first.Journal
+	_, err = Apply(context.Background(), applyCfg, Hooks{})
+	assert.ErrorContains(t, err, "cannot resume "+first.Journal)
+	assert.Equal(t, postsBefore, f.posts())
+
 	cfg := f.undoConfig(applyReport)
 	cfg.Resume = first.Journal
 	cfg.Reports = []string{filepath.Join(f.dir, "resumed.json")}
