@@ -19,19 +19,21 @@ import (
 // the contract, times in UTC, and a summary that always carries the plan
 // columns in plans. The results follow it, streamed one by one.
 type jsonHeader struct {
-	Version      int         `json:"version"`
-	Tool         string      `json:"tool"`
-	Command      string      `json:"command"`
-	Domain       string      `json:"domain"`
-	Input        Input       `json:"input"`
-	PlanDigest   string      `json:"plan_digest,omitempty"`
-	ReportDigest string      `json:"report_digest,omitempty"`
-	StartedAt    time.Time   `json:"started_at"`
-	FinishedAt   time.Time   `json:"finished_at"`
-	Outcome      string      `json:"outcome"`
-	AbortReason  string      `json:"abort_reason"`
-	Run          *Run        `json:"run,omitempty"`
-	Summary      jsonSummary `json:"summary"`
+	Version     int         `json:"version"`
+	Tool        string      `json:"tool"`
+	Command     string      `json:"command"`
+	Domain      string      `json:"domain"`
+	Input       Input       `json:"input"`
+	PlanDigest  string      `json:"plan_digest,omitempty"`
+	StartedAt   time.Time   `json:"started_at"`
+	FinishedAt  time.Time   `json:"finished_at"`
+	Outcome     string      `json:"outcome"`
+	AbortReason string      `json:"abort_reason"`
+	Run         *Run        `json:"run,omitempty"`
+	Summary     jsonSummary `json:"summary"`
+
+	// ReportDigest comes last, just before the results it covers.
+	ReportDigest string `json:"report_digest,omitempty"`
 }
 
 // jsonSummary writes remove and unresolved whenever the report is a plan, and
@@ -71,18 +73,17 @@ type jsonSummary struct {
 func WriteJSON(w io.Writer, r *Report) error {
 	s := r.Summary
 	header := jsonHeader{
-		Version:      r.Version,
-		Tool:         r.Tool,
-		Command:      r.Command,
-		Domain:       r.Domain,
-		Input:        r.Input,
-		PlanDigest:   r.PlanDigest,
-		ReportDigest: r.ReportDigest,
-		StartedAt:    r.StartedAt.UTC(),
-		FinishedAt:   r.FinishedAt.UTC(),
-		Outcome:      r.Outcome,
-		AbortReason:  r.AbortReason,
-		Run:          r.Run,
+		Version:     r.Version,
+		Tool:        r.Tool,
+		Command:     r.Command,
+		Domain:      r.Domain,
+		Input:       r.Input,
+		PlanDigest:  r.PlanDigest,
+		StartedAt:   r.StartedAt.UTC(),
+		FinishedAt:  r.FinishedAt.UTC(),
+		Outcome:     r.Outcome,
+		AbortReason: r.AbortReason,
+		Run:         r.Run,
 		Summary: jsonSummary{
 			Users: s.Users, Roles: s.Roles,
 			Removed: s.Removed, Absent: s.Absent, NotFound: s.NotFound,
@@ -91,6 +92,7 @@ func WriteJSON(w io.Writer, r *Report) error {
 			Requests: s.Requests, Retries: s.Retries, RateLimited: s.RateLimited,
 		},
 	}
+	header.ReportDigest = r.ReportDigest
 	if r.IsPlan() || s.Remove != 0 || s.Unresolved != 0 {
 		header.Summary.Remove, header.Summary.Unresolved = &s.Remove, &s.Unresolved
 	}

@@ -211,22 +211,23 @@ type Summary struct {
 
 // Report is the whole record of a run (or a plan), as an auditor keeps it.
 type Report struct {
-	Version    int    `json:"version"`
-	Tool       string `json:"tool"`
-	Command    string `json:"command"`
-	Domain     string `json:"domain"`
-	Input      Input  `json:"input"`
-	PlanDigest string `json:"plan_digest,omitempty"`
-	// ReportDigest is ReportDigest(r) when the report was written: an apply
-	// report edited since is refused by undo.
-	ReportDigest string    `json:"report_digest,omitempty"`
-	StartedAt    time.Time `json:"started_at"`
-	FinishedAt   time.Time `json:"finished_at"`
-	Outcome      string    `json:"outcome"`
-	AbortReason  string    `json:"abort_reason"`
-	Run          *Run      `json:"run,omitempty"`
-	Summary      Summary   `json:"summary"`
-	Results      []Result  `json:"results"`
+	Version     int       `json:"version"`
+	Tool        string    `json:"tool"`
+	Command     string    `json:"command"`
+	Domain      string    `json:"domain"`
+	Input       Input     `json:"input"`
+	PlanDigest  string    `json:"plan_digest,omitempty"`
+	StartedAt   time.Time `json:"started_at"`
+	FinishedAt  time.Time `json:"finished_at"`
+	Outcome     string    `json:"outcome"`
+	AbortReason string    `json:"abort_reason"`
+	Run         *Run      `json:"run,omitempty"`
+	Summary     Summary   `json:"summary"`
+	Results     []Result  `json:"results"`
+
+	// ReportDigest is ReportDigest(r) as the report was written: undo
+	// refuses an apply report edited since.
+	ReportDigest string `json:"report_digest,omitempty"`
 
 	// FullReports names the other reports written for this run, for the
 	// Markdown report to point at when it lists only the first rows. It is
