@@ -88,6 +88,16 @@ type bucket struct {
 	// and learnEpoch). Until one of the modes is settled, predictions take
 	// the lower of the two models (see undecided).
 	contMode bool
+	// contProofAt and prevProofAt are when the answers last proved that
+	// the bucket does not step at the reset seconds (see judgeReset): while
+	// such proofs keep coming (provenContinuous) no vote switches to the
+	// step model. Steps off whole seconds (24
+	// every 1.5 s) look like whole-second steps in some seconds and prove
+	// otherwise in others; without this the class flips with every one.
+	contProofAt, prevProofAt float64
+	// contended says another client spent tokens before any refill was
+	// known: the first burst is shared too (see Pacer.admitLocked).
+	contended bool
 	// stepVotes is the evidence for the step model (positive) against the
 	// continuous one (negative), decayed.
 	stepVotes float64
@@ -198,6 +208,8 @@ const (
 	// together is how close two sends must be to count as one burst, whose
 	// requests the tenant may serve in any order.
 	together = 0.002
+	// contProofLife: see bucket.contProofAt.
+	contProofLife = 30.0
 )
 
 func (b *bucket) known() bool { return b.limit > 0 }
@@ -529,6 +541,11 @@ func (b *bucket) observe(r sent, recv float64, limit, rem int, epoch float64, re
 		// lose half a token each.
 		o.q += 0.5
 	}
+	if !refused && b.rate == 0 && o.q-0.5+o.amb < float64(limit)-0.5 {
+		// Before any refill is known, the tenant shows fewer tokens than
+		// our own requests explain: someone else spends the bucket too.
+		b.contended = true
+	}
 	if seq > b.anchor.seq || b.anchor.seq == 0 {
 		b.anchor = o
 		// Older requests the tenant may have served after this one: those
@@ -560,7 +577,22 @@ func (b *bucket) judgeReset(o observation, sentAt float64) {
 	}
 	if o.epoch <= sentAt-skewMargin || o.epoch > o.recv+1+skewMargin {
 		b.settleContinuous()
+		b.proveContinuous(o.at)
 	}
+}
+
+// proveContinuous notes a proof that the bucket does not step at the
+// reset seconds, in a reset second other than the last proof's.
+func (b *bucket) proveContinuous(at float64) {
+	b.contProofAt = at
+}
+
+// provenContinuous says proofs keep coming: two in seconds of their own,
+// within contProofLife of each other and of now. One alone (the first
+// answers of a run, served while the bucket was full) does not hold the
+// step model back.
+func (b *bucket) provenContinuous() bool {
+	return b.contProofAt > 0 && b.anchor.at-b.contProofAt <= contProofLife
 }
 
 // settleContinuous records proof that the bucket refills continuously.
@@ -756,6 +788,11 @@ func (b *bucket) judgeAnswer(r sent, o observation) {
 		b.vote(1)
 	case stepOver >= tol && contOver < tol:
 		b.vote(-1)
+		if o.refused {
+			// A 429 where the step model promised a token: the steps are
+			// not where the reset seconds put them (off whole seconds).
+			b.proveContinuous(o.at)
+		}
 	}
 }
 
@@ -779,6 +816,7 @@ func (b *bucket) learnEpoch(o observation) {
 		// order its answers came in: this settles it.
 		e.contSeen = true
 		b.settleContinuous()
+		b.proveContinuous(o.at)
 	}
 	if o.full {
 		// Refill before a full bucket was lost: the refill rate is
@@ -865,7 +903,7 @@ func (b *bucket) judgeEpoch(e epochStats) {
 func (b *bucket) vote(v float64) {
 	b.stepVotes = 0.8*b.stepVotes + v
 	switch {
-	case !b.stepMode && b.stepVotes >= 1.5 && b.perSecond > 1:
+	case !b.stepMode && b.stepVotes >= 1.5 && b.perSecond > 1 && !b.provenContinuous():
 		b.stepMode, b.contMode = true, false
 	case b.stepMode && b.stepVotes <= -1.5:
 		b.stepMode, b.contMode = false, true

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/rolesweep/rolesweep/management"
 )
@@ -27,6 +29,10 @@ const (
 	Auth              // 401, 403, token endpoint 4xx (bad credentials): fatal for the whole run
 	Permanent         // other 4xx: not retried; the item fails
 	Canceled          // the caller's ctx ended
+	// Unreachable: network failures in a row from every worker (no HTTP
+	// answer at all) say the tenant is gone; fatal for the whole run, like
+	// Auth. Every later Call of the Pacer ends with it, Unsent.
+	Unreachable
 )
 
 func (c Class) String() string {
@@ -43,6 +49,8 @@ func (c Class) String() string {
 		return "permanent"
 	case Canceled:
 		return "canceled"
+	case Unreachable:
+		return "unreachable"
 	}
 	return "class(" + strconv.Itoa(int(c)) + ")"
 }
@@ -99,6 +107,15 @@ func Classify(err error) Class {
 	var timeout *attemptTimeoutError
 	if errors.As(err, &timeout) {
 		return Retryable
+	}
+	var unreachable *UnreachableError
+	if errors.As(err, &unreachable) {
+		return Unreachable
+	}
+	if errors.Is(err, management.ErrTokenUnavailable) {
+		// The shared token fetch kept failing for a bounded number of
+		// tries: retrying asks the failing endpoint again. Fatal, like 401.
+		return Auth
 	}
 	if errors.Is(err, context.Canceled) {
 		return Canceled
@@ -191,4 +208,70 @@ func classifyTokenStatus(code int) Class {
 		return Retryable
 	}
 	return Auth
+}
+
+// UnreachableError is what every Call ends with once the tenant is gone:
+// Failures network failures in a row over Span, the last one Last.
+type UnreachableError struct {
+	Failures int
+	Span     time.Duration
+	Last     error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("pacer: the tenant is unreachable: %d requests in a row got no answer over %s (last: %v)",
+		e.Failures, e.Span.Round(time.Millisecond), e.Last)
+}
+func (e *UnreachableError) Unwrap() error { return e.Last }
+
+// isNetworkFailure says err came with no HTTP answer at all: the connection
+// was refused or reset, the name did not resolve, TLS failed, or the attempt
+// timed out. A token endpoint that could not be reached counts too.
+func isNetworkFailure(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var apiErr *management.APIError
+	if errors.As(err, &apiErr) {
+		return false
+	}
+	if management.IsNetwork(err) {
+		return true
+	}
+	var tokenErr *management.TokenError
+	if errors.As(err, &tokenErr) {
+		return tokenErr.StatusCode == 0
+	}
+	var timeout *attemptTimeoutError
+	var netErr net.Error
+	var opErr *net.OpError
+	var dnsErr *net.DNSError
+	var urlErr *url.Error
+	return errors.As(err, &timeout) || errors.As(err, &netErr) || errors.As(err, &opErr) || errors.As(err, &dnsErr) ||
+		errors.As(err, &urlErr) || isCertificateError(err) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// notApplied says an attempt certainly did not change the tenant: it was
+// answered 429, or it never left (no token, connection refused, a name
+// that does not resolve, an argument refused before sending).
+func notApplied(resp management.Response, err error) bool {
+	if resp.StatusCode == http.StatusTooManyRequests {
+		return true
+	}
+	if err == nil {
+		return false
+	}
+	var apiErr *management.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.StatusCode == http.StatusTooManyRequests
+	}
+	var netErr *management.NetworkError
+	if errors.As(err, &netErr) && (netErr.Op == "dns" || netErr.Op == "connect" || netErr.Op == "tls") {
+		return true // the request never reached the tenant
+	}
+	var tokenErr *management.TokenError
+	var dnsErr *net.DNSError
+	return errors.As(err, &tokenErr) || errors.Is(err, management.ErrTokenUnavailable) || errors.As(err, &dnsErr) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, management.ErrInvalidArgument)
 }

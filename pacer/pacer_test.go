@@ -99,7 +99,7 @@ func TestSuccessFirstTime(t *testing.T) {
 	if out.Err != nil || out.Class != Success || out.Attempts != 1 || out.RateLimited != 0 || out.Response.StatusCode != 204 {
 		t.Fatalf("Outcome = %+v, want a success in one attempt", out)
 	}
-	if st := p.Stats(); st.Requests != 1 || st.Retries != 0 || st.RateLimited != 0 || st.MaxInFlight != 1 {
+	if st := p.Stats(); st.Requests != 1 || st.Retries != 0 || st.RateLimited != 0 || p.maxInFlight != 1 {
 		t.Errorf("Stats = %+v", st)
 	}
 }
@@ -218,7 +218,7 @@ func TestRateLimitedPausesUntilReset(t *testing.T) {
 	if s.starts[1].Before(reset) {
 		t.Errorf("retried at %v, before the reset %v", s.starts[1], reset)
 	}
-	if st := p.Stats(); st.RateLimited != 1 || st.Retries != 1 || st.Limit != 10 || st.LastRemaining != 9 {
+	if st := p.Stats(); st.RateLimited != 1 || st.Retries != 1 || p.b.limit != 10 || p.b.anchor.rem != 9 {
 		t.Errorf("Stats = %+v", st)
 	}
 }
@@ -544,7 +544,7 @@ func TestNoHeadersNoThrottle(t *testing.T) {
 		if took := time.Since(start); took > 1100*time.Millisecond+time.Millisecond {
 			t.Errorf("160 calls took %v with 16 workers, want 1.1s: something throttled", took)
 		}
-		if st := p.Stats(); st.MaxInFlight != 16 || st.Requests != 160 {
+		if st := p.Stats(); p.maxInFlight != 16 || st.Requests != 160 {
 			t.Errorf("Stats = %+v, want 16 in flight at most, 160 requests", st)
 		}
 	})
@@ -676,7 +676,7 @@ func TestReserveTokens(t *testing.T) {
 		limit   int
 		want    float64
 	}{
-		{0, 50, 0}, {0.2, 50, 10}, {0.2, 2, 1}, {0.2, 10, 2}, {0.99, 10, 9}, {0.5, 1, 0},
+		{0, 50, 0}, {0.2, 50, 10}, {0.2, 2, 0}, {0.3, 2, 1}, {0.2, 5, 1}, {0.2, 10, 2}, {0.99, 10, 9}, {0.5, 1, 0},
 	} {
 		p := New(Config{Reserve: tc.reserve})
 		p.b.limit = tc.limit
@@ -732,7 +732,7 @@ func TestLimitChange(t *testing.T) {
 	for range 5 {
 		p.Call(context.Background(), attempt)
 	}
-	if st := p.Stats(); st.Limit != 10 {
+	if st := p.Stats(); p.b.limit != 10 {
 		t.Fatalf("Stats = %+v", st)
 	}
 	limit = 50
@@ -741,7 +741,7 @@ func TestLimitChange(t *testing.T) {
 			t.Fatalf("Outcome = %+v", out)
 		}
 	}
-	if st := p.Stats(); st.Limit != 50 || st.LastRemaining != 49 {
+	if st := p.Stats(); p.b.limit != 50 || p.b.anchor.rem != 49 {
 		t.Errorf("Stats = %+v, want the new limit", st)
 	}
 }

@@ -177,8 +177,8 @@ func rawHeaderNames(t *testing.T, srv *httptest.Server) map[string]bool {
 }
 
 func TestBucketUnit(t *testing.T) {
-	b := newBucket(5, 2, false, false, t0)
-	if got := b.resetAt(t0.Add(300 * time.Millisecond)); got != t0.Unix() {
+	b := newBucket(bucketConfig{limit: 5, refill: 2}, t0)
+	if got := b.resetAt(t0.Add(300 * time.Millisecond)).Unix(); got != t0.Unix() {
 		t.Fatalf("full bucket reset = %d, want the current second %d", got, t0.Unix())
 	}
 	d := b.take(t0.Add(300 * time.Millisecond))

@@ -63,6 +63,19 @@ type Options struct {
 	// facts §3, go-auth0#501), which a client must survive with a minimum
 	// wait.
 	TruncateReset bool
+	// StepPeriod is the time between steps in RefillStep mode (default 1s);
+	// each step adds Refill × StepPeriod tokens. A period that is not a
+	// whole second (24 tokens every 1.5s) puts steps between whole seconds,
+	// while x-ratelimit-reset still names whole seconds. A fractional
+	// Refill models a per-minute limit refilled by the second (150 per
+	// minute: Refill 2.5).
+	StepPeriod time.Duration
+	// RateHeaders is HeadersFull (default), HeadersNone (no rate-limit
+	// headers at all) or HeadersRetryAfter (a 429 carries Retry-After only).
+	RateHeaders string
+	// ClockSkew puts the tenant's clock this far ahead of the real one (behind
+	// when negative): its Date and x-ratelimit-reset headers move with it.
+	ClockSkew time.Duration
 
 	// TokenTTL is the lifetime of tokens from /oauth/token (default 86400s,
 	// Auth0's default). The pre-issued API token does not expire; only
@@ -128,6 +141,10 @@ func (o Options) Validate() error {
 		return fmt.Errorf("sandbox: refill must not be negative (got %g)", o.Refill)
 	case o.RefillMode != "" && o.RefillMode != RefillContinuous && o.RefillMode != RefillStep:
 		return fmt.Errorf("sandbox: refill mode must be %q or %q (got %q)", RefillContinuous, RefillStep, o.RefillMode)
+	case o.StepPeriod < 0:
+		return fmt.Errorf("sandbox: step period must not be negative (got %s)", o.StepPeriod)
+	case o.RateHeaders != "" && o.RateHeaders != HeadersFull && o.RateHeaders != HeadersNone && o.RateHeaders != HeadersRetryAfter:
+		return fmt.Errorf("sandbox: rate headers must be %q, %q or %q (got %q)", HeadersFull, HeadersNone, HeadersRetryAfter, o.RateHeaders)
 	case o.TokenTTL < 0:
 		return fmt.Errorf("sandbox: token TTL must not be negative (got %s)", o.TokenTTL)
 	case o.Latency < 0 || o.Jitter < 0:
@@ -253,7 +270,10 @@ func New(opts Options) *Tenant {
 		t.sleep = sleepContext
 	}
 	if opts.Bucket > 0 {
-		t.bucket = newBucket(opts.Bucket, opts.Refill, opts.RefillMode == RefillStep, opts.TruncateReset, t.clock.Now())
+		t.bucket = newBucket(bucketConfig{
+			limit: opts.Bucket, refill: opts.Refill, step: opts.RefillMode == RefillStep, period: opts.StepPeriod,
+			truncate: opts.TruncateReset, headers: opts.RateHeaders, skew: opts.ClockSkew,
+		}, t.clock.Now())
 	}
 	t.clients[opts.ClientID] = &client{id: opts.ClientID, secret: opts.ClientSecret, scopes: sortedUnique(opts.Scopes)}
 	t.tokens[t.apiToken] = grant{scopes: scopeSet(KnownScopes())}
