@@ -207,7 +207,7 @@ func TestUndoOfAnUncheckedRun(t *testing.T) {
 // removals, and the tenant ends as it was before the apply.
 func TestUndoRetriesFaultsAndRateLimits(t *testing.T) {
 	const input = "testdata/removals.csv"
-	tn, url := startTenant(t, sandbox.Options{FailRate: 0.1, DropRate: 0.05, ApplyThenFailRate: 0.05, FaultSeed: 5}, input)
+	tn, url := startTenant(t, sandbox.Options{Bucket: 1000, Refill: 1000, FailRate: 0.1, DropRate: 0.05, ApplyThenFailRate: 0.05, FaultSeed: 5}, input)
 	before := tn.State()
 	dir := t.TempDir()
 	applyReport := filepath.Join(dir, "apply.json")
