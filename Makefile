@@ -7,11 +7,16 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate=$(DATE)
 
-.PHONY: build test vet race fuzz bench demo clean
+.PHONY: build test vet race fuzz bench demo man clean
 
 # A static binary (no cgo): it runs in a scratch or distroless image.
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) .
+
+# The man page is generated from the command-line definition (a hidden
+# `rolesweep man` command), so it cannot drift from --help.
+man:
+	$(GO) run . man > docs/rolesweep.1
 
 vet:
 	$(GO) vet ./...

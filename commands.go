@@ -10,7 +10,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rolesweep/rolesweep/job"
-	"github.com/rolesweep/rolesweep/pacer"
 	"github.com/rolesweep/rolesweep/reconcile"
 	"github.com/rolesweep/rolesweep/report"
 )
@@ -53,23 +52,43 @@ func parsePlan(c *cli.Context, e env) (job.PlanConfig, string, error) {
 }
 
 func cmdPlan(c *cli.Context, e env) error {
+	e.state.quiet = c.Bool("quiet")
 	cfg, format, err := parsePlan(c, e)
 	if err != nil {
 		return err
 	}
+	if out := c.String("out"); out != "" {
+		// Before the check reads the tenant for minutes, not after.
+		if err := report.CheckWritable(out); err != nil {
+			return usagef("--out: %v", err)
+		}
+	}
 	ctx, _, stop := e.interrupts(c.Context, false)
 	defer stop()
 	r, err := job.Plan(ctx, cfg, job.Hooks{})
-	if err != nil {
+	var unchecked *job.UncheckedError
+	if r == nil {
+		return err
+	}
+	if err != nil && !errors.As(err, &unchecked) {
+		// A plan with rows the check could not classify is shown, never saved.
+		_ = report.Write(e.stdout, format, r)
 		return err
 	}
 	if out := c.String("out"); out != "" {
 		if err := report.WriteFileFormat(out, "json", r); err != nil {
 			return fmt.Errorf("writing the plan: %w", err)
 		}
-		fmt.Fprintf(e.stderr, "plan saved to %s (%s)\n", out, r.PlanDigest)
+		e.notice(fmt.Sprintf("plan saved to %s (%s)", out, r.PlanDigest))
 	}
-	return report.Write(e.stdout, format, r)
+	if err := report.Write(e.stdout, format, r); err != nil {
+		return err
+	}
+	if unchecked != nil {
+		fmt.Fprintln(e.stderr, "rolesweep: "+unchecked.Error())
+		return &failuresError{failed: unchecked.Rows}
+	}
+	return nil
 }
 
 // parseApply turns apply's flags into its config.
@@ -80,6 +99,7 @@ func parseApply(c *cli.Context, e env) (job.ApplyConfig, error) {
 		Verify:       c.Bool("verify"),
 		MaxRemovals:  c.Int("max-removals"),
 		Reports:      c.StringSlice("report"),
+		Stdout:       e.stdout,
 		Journal:      c.String("journal"),
 		Resume:       c.String("resume"),
 		ProtectUsers: c.StringSlice("protect-user"),
@@ -101,26 +121,29 @@ func parseApply(c *cli.Context, e env) (job.ApplyConfig, error) {
 }
 
 func cmdApply(c *cli.Context, e env) error {
+	out, err := parseOutputs(c)
+	if err != nil {
+		return err
+	}
 	cfg, err := parseApply(c, e)
 	if err != nil {
 		return err
 	}
+	cfg.Reports = out.Reports
 	ctx, hurry, stop := e.interrupts(c.Context, true)
 	defer stop()
-	hooks := job.Hooks{
-		Notice:   func(msg string) { fmt.Fprintln(e.stderr, msg) },
-		Finished: func(s job.Summary) { printSummary(e, s) },
-		Hurry:    hurry,
+	e.began("apply", out)
+	hooks := job.Hooks{Notice: e.notice, Hurry: hurry}
+	display := e.progress(c, cfg.Tenant.Log, &hooks)
+	hooks.Finished = func(s job.Summary) {
+		display.finish(s.Report.Summary)
+		e.ended(s)
 	}
 	if !c.Bool("yes") {
 		hooks.Confirm = e.confirm
 	}
-	if !c.Bool("quiet") {
-		hooks.Progress = func(p *reconcile.Progress, stats func() pacer.Stats) func() {
-			return startProgress(e, cfg.Tenant.Log, p, stats)
-		}
-	}
 	r, err := job.Apply(ctx, cfg, hooks)
+	display.finish(report.Summary{})
 	if err == nil && r.Outcome != report.Completed {
 		// The report's outcome decides, so the exit code and the evidence agree.
 		return &failuresError{failed: r.Summary.Failed + r.Summary.Skipped}
@@ -166,10 +189,21 @@ func (e env) confirm(ctx context.Context, c job.Confirmation) error {
 	}
 }
 
+// printSummary writes a run's summary lines: on standard output, or on
+// standard error when a report goes to standard output.
 func printSummary(e env, sum job.Summary) {
-	r, s, w := sum.Report, sum.Report.Summary, e.stdout
-	fmt.Fprintf(w, "%s: removed %d · absent %d · not_found %d · failed %d · skipped %d (%d roles, %d users; %d requests, %d retries, %d rate-limited)\n",
-		r.Outcome, s.Removed, s.Absent, s.NotFound, s.Failed, s.Skipped, s.Roles, s.Users, s.Requests, s.Retries, s.RateLimited)
+	w := e.stdout
+	if e.state.out.ToStdout() {
+		w = e.stderr
+	}
+	r, s := sum.Report, sum.Report.Summary
+	if r.IsUndo() {
+		fmt.Fprintf(w, "%s: restored %d · present %d · not_found %d · failed %d · unverified %d · skipped %d (%d roles, %d users; %d requests, %d retries, %d rate-limited)\n",
+			r.Outcome, s.Restored, s.Present, s.NotFound, s.Failed, s.Unverified, s.Skipped, s.Roles, s.Users, s.Requests, s.Retries, s.RateLimited)
+	} else {
+		fmt.Fprintf(w, "%s: removed %d · absent %d · not_found %d · failed %d · skipped %d (%d roles, %d users; %d requests, %d retries, %d rate-limited)\n",
+			r.Outcome, s.Removed, s.Absent, s.NotFound, s.Failed, s.Skipped, s.Roles, s.Users, s.Requests, s.Retries, s.RateLimited)
+	}
 	for _, line := range sum.Drift {
 		fmt.Fprintln(w, "drift since the plan: "+line)
 	}
@@ -179,7 +213,13 @@ func printSummary(e env, sum job.Summary) {
 	for _, p := range sum.Reports {
 		fmt.Fprintln(w, "report: "+p)
 	}
-	if sum.Journal != "" {
+	if sum.Unwritten > 0 {
+		fmt.Fprintf(w, "%d %s could not be written (see the error on standard error)\n", sum.Unwritten, plural(sum.Unwritten, "report", "reports"))
+	}
+	switch {
+	case sum.Journal != "" && sum.Unwritten > 0:
+		fmt.Fprintf(w, "journal: %s (the record of this run: to write the report, the same command with --resume %s)\n", sum.Journal, sum.Journal)
+	case sum.Journal != "":
 		fmt.Fprintf(w, "journal: %s (to retry what did not finish: the same command with --resume %s)\n", sum.Journal, sum.Journal)
 	}
 }

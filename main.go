@@ -17,16 +17,20 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/rolesweep/rolesweep/console"
 	"github.com/rolesweep/rolesweep/input"
 	"github.com/rolesweep/rolesweep/job"
 	"github.com/rolesweep/rolesweep/management"
 	"github.com/rolesweep/rolesweep/reconcile"
+	"github.com/rolesweep/rolesweep/usage"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "v0.1.0"
+// version is stamped by `make build` (-ldflags "-X main.version=…"); empty,
+// currentVersion falls back to the Go build info, then to devVersion.
+var version string
 
-func toolName() string { return "rolesweep " + version }
+// toolName is what reports and journals say made them.
+func toolName() string { return "rolesweep " + currentVersion().Version }
 
 // env is everything a command touches outside its arguments, so that tests
 // run every command in-process.
@@ -42,14 +46,25 @@ type env struct {
 	terminal func(any) bool
 	// prompting is set while apply waits at its confirmation prompt.
 	prompting *atomic.Bool
+	// screen is standard error when it is a terminal: log lines go above
+	// the progress bar. nil elsewhere.
+	screen *console.Screen
+	state  *runState
 }
 
 func main() {
 	tuneGC()
+	// A closed stdout or stderr (`| head -c1`, a log collector restarting)
+	// must not end a run half-way: with SIGPIPE ignored, writes to it fail
+	// with EPIPE, which the progress and log writers drop, and the reports
+	// are still written. Without this Go dies of SIGPIPE on fd 1 and 2.
+	signal.Ignore(syscall.SIGPIPE)
 	var signals chan os.Signal
 	if handlesInterrupts(os.Args) {
 		signals = make(chan os.Signal, 2)
-		signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+		// SIGHUP is an SSH session dropping: stop as for SIGTERM, with the
+		// report written, rather than die with exit 129 and no evidence.
+		signal.Notify(signals, stopSignals...)
 	}
 	os.Exit(run(context.Background(), os.Args, env{
 		stdin:         os.Stdin,
@@ -71,6 +86,9 @@ func tuneGC() {
 		debug.SetGCPercent(50)
 	}
 }
+
+// stopSignals all stop a run the same orderly way.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 
 // handlesInterrupts says whether the command turns SIGINT and SIGTERM into
 // an orderly stop: apply (report still written), plan (--check reads the
@@ -134,6 +152,7 @@ var flagOf = map[string]string{
 	"concurrency": "--concurrency", "max_retries": "--max-retries", "rate": "--rate", "reserve": "--reserve",
 	"input_format": "--input-format", "saved_plan": "--plan", "reports": "--report", "journal": "--journal",
 	"resume": "--resume", "protect_file": "--protect", "log_format": "--log-format",
+	"metrics_file": "--metrics-file", "notify": "--notify",
 }
 
 // describe is an error as the user reads it: config fields become flags.
@@ -173,103 +192,102 @@ func run(ctx context.Context, args []string, e env) int {
 		e.progressEvery = 10 * time.Second
 	}
 	e.prompting = new(atomic.Bool)
-	app := newApp(e)
-	err := app.RunContext(ctx, reorderArgs(app, args))
-	if err != nil {
-		var failures *failuresError
-		if !errors.As(err, &failures) { // the summary already said it
-			fmt.Fprintln(e.stderr, "rolesweep: "+indentLines(describe(err)))
-		}
+	e.state = &runState{json: wantsJSON(args)}
+	if e.terminal(e.stderr) {
+		e.screen = console.NewScreen(e.stderr, terminalWidth(e.stderr))
+		e.stderr = e.screen
 	}
-	return exitCode(err)
+	app := newApp(e)
+	if n := len(args); n > 1 && args[n-1] == usage.CompleteFlag {
+		usage.Complete(e.stdout, app, args[1:n-1])
+		return exitOK
+	}
+	err := app.RunContext(ctx, reorderArgs(app, args))
+	code := exitCode(err)
+	e.conclude(ctx, err, code)
+	return code
 }
 
 func indentLines(s string) string { return strings.ReplaceAll(s, "\n", "\n  ") }
 
-var (
-	inputFormatFlag = &cli.StringFlag{Name: "input-format", Usage: "csv or yaml; required when FILE is -"}
-	extraColsFlag   = &cli.BoolFlag{Name: "allow-extra-columns", Usage: "ignore CSV columns rolesweep does not know (exports from review tools)"}
-)
-
-func tenantFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.StringFlag{Name: "domain", EnvVars: []string{"AUTH0_DOMAIN"}, Usage: "tenant: acme.eu.auth0.com, host:port (https) or a full URL; http:// only on loopback"},
-		&cli.StringFlag{Name: "client-id", EnvVars: []string{"AUTH0_CLIENT_ID"}, Usage: "client-credentials client id"},
-		&cli.StringFlag{Name: "client-secret", EnvVars: []string{"AUTH0_CLIENT_SECRET"}, Usage: "client-credentials secret (prefer the environment variable)"},
-		&cli.StringFlag{Name: "api-token", EnvVars: []string{"AUTH0_API_TOKEN"}, Usage: "pre-issued Management API token (prefer the environment variable)"},
-		&cli.IntFlag{Name: "concurrency", Value: reconcile.DefaultConcurrency, Usage: "requests in flight at most; the pacer keeps fewer in flight when the tenant's bucket runs low"},
-		&cli.Float64Flag{Name: "rate", Usage: "hard cap in requests per second; 0: none, pace from the tenant's rate-limit headers"},
-		&cli.IntFlag{Name: "max-retries", Value: 5, Usage: "retries per request for 429, 5xx and network errors; then failed"},
-		&cli.Float64Flag{Name: "reserve", Usage: "percent of the tenant's rate-limit bucket to leave to other clients"},
-		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json"},
-		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress display and no info logs"},
-	}
-}
-
 func newApp(e env) *cli.App {
-	return &cli.App{
-		Name:                      "rolesweep",
-		Usage:                     "remove Auth0 roles from users in bulk, with a dry-run plan and an audit report",
-		Version:                   version,
+	app := &cli.App{
+		Name:  "rolesweep",
+		Usage: "remove Auth0 roles from users in bulk, with a dry-run plan and an audit report",
+		Description: "Examples:\n" +
+			"  rolesweep plan leavers.csv                                  # what would be removed (offline)\n" +
+			"  rolesweep apply leavers.csv --report run.json --report md:run.md\n" +
+			"  rolesweep sandbox --from-input leavers.csv > sandbox.env &  # a simulated tenant to rehearse on",
+		Version:                   currentVersion().Version,
 		Writer:                    e.stdout,
 		ErrWriter:                 e.stderr,
 		HideHelpCommand:           true,
 		DisableSliceFlagSeparator: true,
 		ExitErrHandler:            func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return &usageError{err.Error()}
+		OnUsageError:              flagUsageError,
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				usage.PrintApp(c.App.Writer, c.App)
+				return nil
+			}
+			return &usageError{usage.Unknown("command", c.Args().First(), usage.CommandNames(c.App), "rolesweep help")}
 		},
-		Commands: []*cli.Command{
+		Commands: append([]*cli.Command{
 			{
 				Name:      "validate",
 				Usage:     "parse and validate the input; print a short summary (no network)",
 				ArgsUsage: "FILE",
-				Flags:     []cli.Flag{inputFormatFlag, extraColsFlag},
-				Action:    func(c *cli.Context) error { return cmdValidate(c, e) },
+				Description: "Examples:\n" +
+					"  rolesweep validate leavers.csv\n" +
+					"  export-tool | rolesweep validate --input-format csv -",
+				Flags:  inputFlags(),
+				Action: func(c *cli.Context) error { return cmdValidate(c, e) },
 			},
 			{
 				Name:      "plan",
 				Usage:     "dry run: print what would be removed; change nothing",
 				ArgsUsage: "FILE",
-				Flags: append([]cli.Flag{
-					inputFormatFlag, extraColsFlag,
-					&cli.StringFlag{Name: "format", Value: "text", Usage: "text, json, markdown or csv"},
-					&cli.StringFlag{Name: "out", Usage: "also save the plan as JSON, for a later apply --plan"},
-					&cli.BoolFlag{Name: "check", Usage: "read each user's current roles and resolve emails and role names (network)"},
-				}, tenantFlags()...),
+				Description: "Examples:\n" +
+					"  rolesweep plan leavers.csv\n" +
+					"  rolesweep plan leavers.csv --check --out plan.json      # reads the tenant; review plan.json, then apply --plan\n" +
+					"  rolesweep plan leavers.csv --format markdown > plan.md",
+				Flags:  planFlags(),
 				Action: func(c *cli.Context) error { return cmdPlan(c, e) },
 			},
 			{
 				Name:      "apply",
 				Usage:     "remove the roles and write the report",
 				ArgsUsage: "FILE | --plan PLAN.json",
-				Flags: append([]cli.Flag{
-					inputFormatFlag, extraColsFlag,
-					&cli.StringFlag{Name: "plan", Usage: "apply a plan saved by plan --out; refused if it was edited"},
-					&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation (required when stdin is not a terminal)"},
-					&cli.BoolFlag{Name: "check", Usage: "read each user's current roles first; unassigned roles become absent"},
-					&cli.BoolFlag{Name: "verify", Usage: "read back after removing; a role still assigned becomes failed"},
-					&cli.IntFlag{Name: "max-removals", Value: -1, Usage: "refuse (exit 3, nothing sent) when the plan would remove more than N roles"},
-					&cli.StringSliceFlag{Name: "report", Usage: "report path; .json, .csv or .md; may be repeated"},
-					&cli.StringFlag{Name: "journal", Usage: "journal path (default: next to the first report)"},
-					&cli.StringFlag{Name: "resume", Usage: "resume the run recorded in this journal"},
-					&cli.StringSliceFlag{Name: "protect-user", Usage: "user id whose roles must never be removed; may be repeated"},
-					&cli.StringSliceFlag{Name: "protect-role", Usage: "role id that must never be removed; may be repeated"},
-					&cli.StringFlag{Name: "protect", Usage: "CSV file of user_id and/or role_id columns that must never be removed"},
-				}, tenantFlags()...),
+				Description: "Examples:\n" +
+					"  rolesweep apply leavers.csv --check --report run.json\n" +
+					"  rolesweep apply --plan plan.json --yes --quiet --report run.json --report \"md:$GITHUB_STEP_SUMMARY\"\n" +
+					"  rolesweep apply leavers.csv --yes --max-removals 500 --metrics-file /var/lib/node_exporter/rolesweep.prom\n" +
+					"\n" +
+					"--reserve leaves part of the tenant's rate-limit bucket to its other clients;\n" +
+					"it costs only that part of the first burst, then both pace at the refill rate.",
+				Flags:  applyFlags(),
 				Action: func(c *cli.Context) error { return cmdApply(c, e) },
 			},
 			undoCommand(e),
 			{
 				Name:  "sandbox",
 				Usage: "serve a simulated Auth0 tenant on loopback, for rehearsals, demos and tests",
+				Description: "Examples:\n" +
+					"  rolesweep sandbox --from-input leavers.csv > sandbox.env &  # then: eval \"$(cat sandbox.env)\"\n" +
+					"  rolesweep sandbox --listen 127.0.0.1:0 --users 2000 --bucket 50 --refill 16\n" +
+					"  rolesweep sandbox --fail-rate 0.05 --fault-seed 7",
 				Flags: sandboxFlags(),
 				Action: func(c *cli.Context) error {
 					return cmdSandbox(c, e)
 				},
 			},
-		},
+		}, helpCommands()...),
 	}
+	for _, c := range app.Commands {
+		c.OnUsageError = flagUsageError
+	}
+	usage.Expand(app)
+	return app
 }
 
 // reorderArgs moves a command's flags in front of its positional arguments,
@@ -351,13 +369,16 @@ func source(c *cli.Context, e env) (job.Source, error) {
 // tenant gathers the tenant flags; secrets stay in the config only.
 func tenant(c *cli.Context, e env) (job.Tenant, error) {
 	log, err := job.NewLogger(e.stderr, c.String("log-format"), c.Bool("quiet"))
+	if err == nil {
+		e.state.log, e.state.quiet = log, c.Bool("quiet")
+	}
 	return job.Tenant{
 		Management: management.Config{
 			Domain:       c.String("domain"),
 			APIToken:     c.String("api-token"),
 			ClientID:     c.String("client-id"),
 			ClientSecret: c.String("client-secret"),
-			UserAgent:    "rolesweep/" + version,
+			UserAgent:    "rolesweep/" + currentVersion().Version,
 		},
 		Concurrency: c.Int("concurrency"),
 		Rate:        c.Float64("rate"),

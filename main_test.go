@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -201,7 +203,7 @@ func TestApplyRemovesEverythingAndReportsIt(t *testing.T) {
 	dir := t.TempDir()
 	jsonPath, csvPath, mdPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.csv"), filepath.Join(dir, "r.md")
 	got := rolesweep(t, invocation{}, "apply", "testdata/removals.csv", "--yes", "--domain", url, "--api-token", tn.Token(),
-		"--report", jsonPath, "--report", csvPath, "--report", mdPath, "--quiet")
+		"--report", jsonPath, "--report", csvPath, "--report", mdPath)
 	if got.code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", got.code, got.stdout, got.stderr)
 	}
@@ -321,8 +323,9 @@ func TestMaxRemovalsGuard(t *testing.T) {
 func TestRetriesExhaustedExitOneThenResume(t *testing.T) {
 	in := writeIDRemovals(t, 10)
 	tn, url := startTenant(t, sandbox.Options{}, in)
-	// One request at a time, one retry each: the first three users fail.
-	tn.SetFailNext(6, 503)
+	// One request at a time, one retry each: after the preflight's read
+	// (which a 503 does not stop), the first three users fail.
+	tn.SetFailNext(7, 503)
 	path := filepath.Join(t.TempDir(), "r.json")
 	got := rolesweep(t, invocation{}, "apply", in, "--yes", "--domain", url, "--api-token", tn.Token(), "--max-retries", "1", "--concurrency", "1", "--report", path, "--quiet")
 	if got.code != 1 {
@@ -458,7 +461,7 @@ func TestReviewedPlanWorkflow(t *testing.T) {
 	}
 
 	reportPath := filepath.Join(dir, "report.json")
-	got = rolesweep(t, invocation{}, "apply", "--plan", planPath, "--yes", "--domain", url, "--api-token", tn.Token(), "--report", reportPath, "--quiet")
+	got = rolesweep(t, invocation{}, "apply", "--plan", planPath, "--yes", "--domain", url, "--api-token", tn.Token(), "--report", reportPath)
 	if got.code != 0 {
 		t.Fatalf("apply --plan: %d %s %s", got.code, got.stdout, got.stderr)
 	}
@@ -550,11 +553,29 @@ func TestProgressIsLoggedWhenNotOnATerminal(t *testing.T) {
 
 func TestSecondInterruptStopsRequestsOnTheWire(t *testing.T) {
 	in := writeIDRemovals(t, 10)
-	tn, url := startTenant(t, sandbox.Options{Latency: 20 * time.Second}, in)
+	tn, _ := startTenant(t, sandbox.Options{}, in)
+	// Only the DELETEs are slow: the preflight's read must get through.
+	var deleting atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodDelete {
+			// Read the body first: only then does the server notice a
+			// client that hung up, and end r's context.
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			deleting.Store(true)
+			select {
+			case <-time.After(20 * time.Second):
+			case <-r.Context().Done():
+			}
+		}
+		tn.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	url := srv.URL
 	path := filepath.Join(t.TempDir(), "r.json")
 	signals := make(chan os.Signal, 2)
 	go func() {
-		for tn.Stats().MaxInFlight < 1 {
+		for !deleting.Load() {
 			time.Sleep(time.Millisecond)
 		}
 		signals <- syscall.SIGINT

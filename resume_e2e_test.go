@@ -112,7 +112,7 @@ func TestKilledRunResumes(t *testing.T) {
 
 	// Run 2 resumes the journal to completion.
 	finalPath := filepath.Join(dir, "final.json")
-	second := e2eCommand(bin, "apply", csvPath, "--yes", "--quiet", "--concurrency", "4",
+	second := e2eCommand(bin, "apply", csvPath, "--yes", "--concurrency", "4",
 		"--domain", domain, "--api-token", token, "--report", finalPath, "--resume", journalPath)
 	var secondOut, secondErr bytes.Buffer
 	second.Stdout, second.Stderr = &secondOut, &secondErr
@@ -189,10 +189,11 @@ func TestResumeRefusesAnotherInput(t *testing.T) {
 	tn, url := startTenant(t, sandbox.Options{}, input)
 	dir := t.TempDir()
 	journalPath := filepath.Join(dir, "run.journal.jsonl")
-	// In run 1 the first three requests fail and are not retried: the three
+	// In run 1 the first four requests fail and are not retried: the
+	// preflight's read (a 503 proves the tenant is there), then the three
 	// lookups of an email or a role name, one at a time. Their groups fail,
 	// the other ten finish, and the journal stays for a resume.
-	tn.SetFailNext(3, 503)
+	tn.SetFailNext(4, 503)
 	got := rolesweep(t, invocation{}, "apply", input, "--yes", "--quiet", "--domain", url, "--api-token", tn.Token(),
 		"--report", filepath.Join(dir, "run1.json"), "--journal", journalPath, "--max-retries", "0", "--concurrency", "1")
 	if got.code != 1 {
@@ -257,7 +258,7 @@ func TestResumeRefusesAnotherInput(t *testing.T) {
 	if err := os.WriteFile(moved, original, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	got = rolesweep(t, invocation{}, "apply", moved, "--yes", "--quiet", "--domain", url, "--api-token", tn.Token(),
+	got = rolesweep(t, invocation{}, "apply", moved, "--yes", "--domain", url, "--api-token", tn.Token(),
 		"--report", filepath.Join(dir, "resumed.json"), "--resume", journalPath)
 	if got.code != 0 || !strings.Contains(got.stderr, "10 groups already finished") {
 		t.Fatalf("resuming a finished run from a moved input: exit %d\n%s\n%s", got.code, got.stdout, got.stderr)

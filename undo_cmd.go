@@ -1,13 +1,9 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/rolesweep/rolesweep/job"
-	"github.com/rolesweep/rolesweep/pacer"
-	"github.com/rolesweep/rolesweep/reconcile"
 	"github.com/rolesweep/rolesweep/report"
 )
 
@@ -16,21 +12,38 @@ func undoCommand(e env) *cli.Command {
 		Name:      "undo",
 		Usage:     "put back the roles an earlier apply removed, from its JSON report",
 		ArgsUsage: "REPORT.json",
-		Description: "Re-assigns every role the report shows as removed, if the run read it as assigned first (apply's check).\n" +
-			"Roles assigned again since are found present and not sent. A report of another tenant, an edited\n" +
-			"report (report_digest), a plan or an undo report is refused (exit 2). Exit 0 when every removal is\n" +
+		Description: "Examples:\n" +
+			"  rolesweep undo run.json --dry-run\n" +
+			"  rolesweep undo run.json --yes --report run.undo.json\n" +
+			"\n" +
+			"Re-assigns every role the report shows as removed and read as assigned before the run\n" +
+			"(apply's check), one request per user, paced and journaled like apply. Roles assigned again\n" +
+			"since are found present and not sent. A report of another tenant, an edited report\n" +
+			"(report_digest), a plan or an undo report is refused (exit 2). Exit 0 when every removal is\n" +
 			"restored or present; 1 when any is failed, not_found or unverified.",
-		Flags: append([]cli.Flag{
-			&cli.BoolFlag{Name: "dry-run", Category: "Safety", Usage: "print what would be restored and send nothing: no request at all, so roles assigned again since are not told apart"},
-			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Category: "Safety", Usage: "do not ask for confirmation (required when stdin is not a terminal)"},
-			&cli.BoolFlag{Name: "include-unverified", Category: "Safety", Usage: "also re-assign removals of a run that did not read roles first (--no-check); this could grant roles users never held"},
-			&cli.BoolFlag{Name: "no-check", Category: "Safety", Usage: "do not read current roles first; every role is sent (Auth0 accepts assigning a held role). Default: read, so held roles are present"},
-			&cli.StringSliceFlag{Name: "report", Category: "Reports and logs", Usage: "write the undo report to `FILE` (.json, .csv or .md); may be repeated (default: rolesweep-undo-<UTC time>.json)"},
-			&cli.StringFlag{Name: "journal", Category: "Reports and logs", Usage: "journal `FILE` (default: next to the first report)"},
-			&cli.StringFlag{Name: "resume", Category: "Reports and logs", Usage: "resume the undo recorded in the journal `FILE`"},
-		}, tenantFlags()...),
+		Flags:  undoFlags(),
 		Action: func(c *cli.Context) error { return cmdUndo(c, e) },
 	}
+}
+
+func undoFlags() []cli.Flag {
+	outputs := outputFlags()
+	for i, f := range outputs {
+		if r, ok := f.(*cli.StringSliceFlag); ok && r.Name == "report" {
+			undoReport := *r
+			undoReport.DefaultText = "rolesweep-undo-<UTC time>.json"
+			undoReport.Usage = "write the undo report to `[FORMAT:]FILE` (.json, .csv, .md, or a json:, csv: or md: prefix; - is standard output); repeatable"
+			outputs[i] = &undoReport
+		}
+	}
+	return concat([]cli.Flag{
+		&cli.BoolFlag{Name: "dry-run", Category: catSafety, Usage: "print what would be restored and send nothing: no request at all, so roles assigned again since are not told apart"},
+		&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Category: catSafety, Usage: "do not ask for confirmation (required when standard input is not a terminal)"},
+		&cli.BoolFlag{Name: "include-unverified", Category: catSafety, Usage: "also re-assign removals of a run that did not read roles first (--no-check); this could grant roles users never held"},
+		&cli.BoolFlag{Name: "no-check", Category: catSafety, Usage: "do not read current roles first: every role is sent (Auth0 accepts assigning a held role) (default: read them, so held roles are present)"},
+		&cli.StringFlag{Name: "journal", Category: catSafety, Usage: "journal `FILE` of finished users, for --resume (default: <first report>.journal.jsonl)"},
+		&cli.StringFlag{Name: "resume", Category: catSafety, Usage: "resume the undo recorded in `JOURNAL`; users already finished are not sent again"},
+	}, outputs, tenantFlags())
 }
 
 // parseUndo turns undo's flags into its config.
@@ -42,7 +55,7 @@ func parseUndo(c *cli.Context, e env) (job.UndoConfig, error) {
 		Report:            c.Args().First(),
 		Check:             !c.Bool("no-check"),
 		IncludeUnverified: c.Bool("include-unverified"),
-		Reports:           c.StringSlice("report"),
+		Stdout:            e.stdout,
 		Journal:           c.String("journal"),
 		Resume:            c.String("resume"),
 		Tool:              toolName(),
@@ -54,10 +67,15 @@ func parseUndo(c *cli.Context, e env) (job.UndoConfig, error) {
 }
 
 func cmdUndo(c *cli.Context, e env) error {
+	out, err := parseOutputs(c)
+	if err != nil {
+		return err
+	}
 	cfg, err := parseUndo(c, e)
 	if err != nil {
 		return err
 	}
+	cfg.Reports = out.Reports
 	if c.Bool("dry-run") {
 		prev, err := job.PreviewUndo(cfg)
 		if err != nil {
@@ -67,38 +85,21 @@ func cmdUndo(c *cli.Context, e env) error {
 	}
 	ctx, hurry, stop := e.interrupts(c.Context, true)
 	defer stop()
-	hooks := job.Hooks{
-		Notice:   func(msg string) { fmt.Fprintln(e.stderr, msg) },
-		Finished: func(s job.Summary) { printUndoSummary(e, s) },
-		Hurry:    hurry,
+	e.began("undo", out)
+	hooks := job.Hooks{Notice: e.notice, Hurry: hurry}
+	display := e.progress(c, cfg.Tenant.Log, &hooks)
+	hooks.Finished = func(s job.Summary) {
+		display.finish(s.Report.Summary)
+		e.ended(s)
 	}
 	if !c.Bool("yes") {
 		hooks.Confirm = e.confirm
 	}
-	if !c.Bool("quiet") {
-		hooks.Progress = func(p *reconcile.Progress, stats func() pacer.Stats) func() {
-			return startProgress(e, cfg.Tenant.Log, p, stats)
-		}
-	}
 	r, err := job.Undo(ctx, cfg, hooks)
+	display.finish(report.Summary{})
 	if err == nil && r.Outcome != report.Completed {
 		s := r.Summary
 		return &failuresError{failed: s.Failed + s.NotFound + s.Unverified + s.Skipped}
 	}
 	return err
-}
-
-func printUndoSummary(e env, sum job.Summary) {
-	r, s, w := sum.Report, sum.Report.Summary, e.stdout
-	fmt.Fprintf(w, "%s: restored %d · present %d · not_found %d · failed %d · unverified %d · skipped %d (%d roles, %d users; %d requests, %d retries, %d rate-limited)\n",
-		r.Outcome, s.Restored, s.Present, s.NotFound, s.Failed, s.Unverified, s.Skipped, s.Roles, s.Users, s.Requests, s.Retries, s.RateLimited)
-	if r.AbortReason != "" {
-		fmt.Fprintln(w, "aborted: "+r.AbortReason)
-	}
-	for _, p := range sum.Reports {
-		fmt.Fprintln(w, "report: "+p)
-	}
-	if sum.Journal != "" {
-		fmt.Fprintf(w, "journal: %s (to retry what did not finish: the same command with --resume %s)\n", sum.Journal, sum.Journal)
-	}
 }

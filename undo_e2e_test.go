@@ -151,7 +151,7 @@ func TestUndoPutsTheTenantBack(t *testing.T) {
 
 	// The undo itself.
 	undoReport := filepath.Join(dir, "undo.json")
-	got = runBinary(t, bin, append([]string{"undo", applyReport, "--yes", "--report", undoReport, "--report", filepath.Join(dir, "undo.md")}, tenant...)...)
+	got = runBinary(t, bin, "undo", applyReport, "--yes", "--report", undoReport, "--report", filepath.Join(dir, "undo.md"), "--domain", domain, "--api-token", token)
 	require.Equal(t, 0, got.code, "undo: %s\n%s", got.stdout, got.stderr)
 	assert.Equal(t, before, e2eState(t, domain), "the tenant is not as it was before the apply")
 	assert.Contains(t, got.stdout, "completed: restored 23 · present 0")
@@ -169,7 +169,7 @@ func TestUndoPutsTheTenantBack(t *testing.T) {
 
 	// A second undo finds every role present and sends no POST.
 	postsBefore := posts(e2eStats(t, domain))
-	got = runBinary(t, bin, append([]string{"undo", applyReport, "--yes", "--report", filepath.Join(dir, "again.json")}, tenant...)...)
+	got = runBinary(t, bin, "undo", applyReport, "--yes", "--report", filepath.Join(dir, "again.json"), "--domain", domain, "--api-token", token)
 	require.Equal(t, 0, got.code, got.stderr)
 	assert.Contains(t, got.stdout, "restored 0 · present 23")
 	assert.Equal(t, postsBefore, posts(e2eStats(t, domain)))
@@ -216,12 +216,12 @@ func TestUndoRetriesFaultsAndRateLimits(t *testing.T) {
 	require.Equal(t, 0, got.code, "apply: %s\n%s", got.stdout, got.stderr)
 
 	faults := tn.Stats().Faults
-	tn.SetFailNext(2, 429) // the undo's first two requests
+	tn.SetFailNext(3, 429) // the preflight's read (which a 429 does not stop), then the undo's first two reads
 	undoReport := filepath.Join(dir, "undo.json")
 	got = rolesweep(t, invocation{}, append([]string{"undo", applyReport, "--report", undoReport}, flags...)...)
 	require.Equal(t, 0, got.code, "undo: %s\n%s", got.stdout, got.stderr)
 	after := tn.Stats().Faults
-	require.Equal(t, 2, after.Forced-faults.Forced)
+	require.Equal(t, 3, after.Forced-faults.Forced)
 	require.NotZero(t, after.Failed+after.Dropped+after.AppliedThenFailed-faults.Failed-faults.Dropped-faults.AppliedThenFailed,
 		"no faults during the undo; the test proves nothing")
 	undone := readReport(t, undoReport)
@@ -282,7 +282,7 @@ func TestInterruptedUndoResumes(t *testing.T) {
 	postsBefore := posts(e2eQuietStats(t, domain))
 
 	final := filepath.Join(dir, "final.json")
-	got = runBinary(t, bin, "undo", applyReport, "--yes", "--quiet", "--concurrency", "4",
+	got = runBinary(t, bin, "undo", applyReport, "--yes", "--concurrency", "4",
 		"--domain", domain, "--api-token", token, "--report", final, "--resume", journalPath)
 	require.Equal(t, 0, got.code, "resume: %s\n%s", got.stdout, got.stderr)
 	assert.Contains(t, got.stderr, "resuming "+journalPath)

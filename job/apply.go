@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/rolesweep/rolesweep/journal"
 	"github.com/rolesweep/rolesweep/reconcile"
@@ -23,7 +24,7 @@ type applyRun struct {
 	session *session
 	journal *journalRun
 	report  *report.Report
-	paths   []string
+	targets []report.Target
 }
 
 // Apply removes the roles of the input (or of a saved plan), journals every
@@ -43,6 +44,9 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 	if err := a.reportPaths(); err != nil {
 		return nil, err
 	}
+	if err := checkWritable("reports", a.reportFiles()...); err != nil {
+		return nil, err
+	}
 	if a.session, err = connect(cfg.Tenant); err != nil {
 		return nil, err
 	}
@@ -59,7 +63,7 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 		Journal: 1, Tool: cfg.Tool, Domain: domain,
 		InputPath: a.plan.Input.Path, InputSHA256: a.plan.Input.SHA256,
 		PlanDigest: digest, StartedAt: started,
-	}, a.paths[0])
+	}, a.journalBeside())
 	if err != nil {
 		return nil, err
 	}
@@ -92,10 +96,12 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 			return nil, err
 		}
 	}
-	if err := a.journal.open(hooks); err != nil {
-		return nil, err
-	}
 
+	// One request proves the tenant usable before a request per row could
+	// fail one by one (after the prompt, which comes before anything is sent).
+	if err := a.session.preflight(ctx); err != nil {
+		return a.finish(err)
+	}
 	if err := a.session.resolve(ctx, a.plan); err != nil {
 		return a.finish(err)
 	}
@@ -104,6 +110,11 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 	a.out = a.plan.Outcomes(report.Skipped, report.Failed)
 	if v := a.plan.Violations(protection, a.plan.Input.Path); len(v) > 0 {
 		return nil, &ProtectedError{Violations: v}
+	}
+	// Only now will something be sent: the journal is created (a new run)
+	// or announced (a resumed one).
+	if err := a.journal.open(hooks); err != nil {
+		return nil, err
 	}
 	todo := a.journal.restore(a.plan, a.out)
 
@@ -116,6 +127,7 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 		Log:         a.session.cfg.Log,
 		Hurry:       hooks.Hurry,
 		GroupDone: func(gi int, out []reconcile.Outcome) error {
+			hooks.settled(a.plan.Groups[gi].Triples, out)
 			return a.journal.record(a.plan, gi, out, now(cfg.Now))
 		},
 	}
@@ -174,18 +186,50 @@ func (a *applyRun) protection() (reconcile.Protection, error) {
 	return pr, nil
 }
 
-// reportPaths checks the report paths, or picks the default one.
+// reportPaths parses the report targets ([FORMAT:]FILE, - for standard
+// output), or picks the default one.
 func (a *applyRun) reportPaths() error {
-	a.paths = a.cfg.Reports
-	if len(a.paths) == 0 {
-		a.paths = []string{"rolesweep-report-" + now(a.cfg.Now).Format("20060102T150405Z") + ".json"}
+	paths := a.cfg.Reports
+	if len(paths) == 0 {
+		paths = []string{defaultReport(a.cfg.Now)}
 	}
-	for _, p := range a.paths {
-		if _, err := report.FormatFromPath(p); err != nil {
+	for _, p := range paths {
+		t, err := report.ParseTarget(p)
+		if err != nil {
 			return configErrorf("reports", "%v", err)
 		}
+		if t.Stdout() && a.cfg.Stdout == nil {
+			return configErrorf("reports", "%s: this run has no standard output to write to", p)
+		}
+		a.targets = append(a.targets, t)
 	}
 	return nil
+}
+
+func defaultReport(clock func() time.Time) string {
+	return "rolesweep-report-" + now(clock).Format("20060102T150405Z") + ".json"
+}
+
+// journalBeside is the report the default journal goes next to: the first
+// one written to a file.
+func (a *applyRun) journalBeside() string {
+	for _, t := range a.targets {
+		if !t.Stdout() {
+			return t.Path
+		}
+	}
+	return defaultReport(a.cfg.Now)
+}
+
+// reportFiles are the report targets that are files.
+func (a *applyRun) reportFiles() []string {
+	var paths []string
+	for _, t := range a.targets {
+		if !t.Stdout() {
+			paths = append(paths, t.Path)
+		}
+	}
+	return paths
 }
 
 // finish completes the report, writes it everywhere it was asked for, closes
@@ -204,13 +248,30 @@ func (a *applyRun) finish(runErr error) (*report.Report, error) {
 	r.SetOutcome()
 	// Last, over everything written: undo refuses a report edited since.
 	r.ReportDigest = report.ReportDigest(r)
-	var writeErr error
-	for _, p := range a.paths {
-		if err := report.WriteFile(p, r); err != nil {
-			writeErr = errors.Join(writeErr, fmt.Errorf("writing the report %s: %w", p, err))
+	// Every report is written before the journal is closed: the journal is
+	// removed only once the evidence is safely elsewhere, and a report that
+	// failed is never named as written.
+	for _, t := range a.targets {
+		if !t.Stdout() && t.Format != report.FormatMarkdown {
+			r.FullReports = append(r.FullReports, t.Path) // a long Markdown report points at them
 		}
 	}
-	sum := Summary{Report: r, Reports: a.paths, Journal: a.journal.close(r, a.hooks)}
+	var (
+		writeErr error
+		written  []string
+		failed   int
+	)
+	for _, t := range a.targets {
+		if err := report.WriteTarget(t, a.cfg.Stdout, r); err != nil {
+			writeErr = errors.Join(writeErr, fmt.Errorf("writing the report %s: %w", t.Path, err))
+			failed++
+			continue
+		}
+		if !t.Stdout() {
+			written = append(written, t.Path)
+		}
+	}
+	sum := Summary{Report: r, Reports: written, Unwritten: failed, Journal: a.journal.close(r, writeErr == nil, a.hooks)}
 	if a.saved != nil {
 		sum.Drift = drift(a.saved.Results, reconcile.Rows{Plan: a.plan, Outcomes: a.out})
 	}
@@ -218,7 +279,8 @@ func (a *applyRun) finish(runErr error) (*report.Report, error) {
 		a.hooks.Finished(sum)
 	}
 	if writeErr != nil {
-		// The tenant was changed but the evidence is missing: never exit 0.
+		// The tenant may have been changed but the evidence is missing:
+		// never exit 0; the journal kept for --resume is the record.
 		return r, &reconcile.AbortError{Reason: "the report could not be written", Err: errors.Join(runErr, writeErr)}
 	}
 	return r, runErr

@@ -55,9 +55,10 @@ type ApplyConfig struct {
 	Verify    bool
 	// MaxRemovals refuses a plan that would remove more; negative: no limit.
 	MaxRemovals  int
-	Reports      []string // report paths; a default one when empty
-	Journal      string   // journal path; "" next to the first report
-	Resume       string   // resume the run recorded in this journal
+	Reports      []string  // report targets, [FORMAT:]FILE; a default one when empty
+	Stdout       io.Writer // where a report to "-" goes
+	Journal      string    // journal path; "" next to the first report
+	Resume       string    // resume the run recorded in this journal
 	ProtectUsers []string
 	ProtectRoles []string
 	ProtectFile  string
@@ -81,6 +82,10 @@ type Hooks struct {
 	// Progress starts a display of the run's progress; the run calls stop
 	// when it ends.
 	Progress func(p *reconcile.Progress, stats func() pacer.Stats) (stop func())
+	// Settled is told the roles of each group once the group is finished
+	// (not a group an interrupt cut short), and how many of them failed:
+	// a progress display counts outcomes, not dispatches.
+	Settled func(roles, failed int)
 	// Notice is a line for the person running it (standard error).
 	Notice func(msg string)
 	// Finished is called once an apply has written its reports.
@@ -95,12 +100,28 @@ func (h Hooks) notice(msg string) {
 	}
 }
 
+func (h Hooks) settled(triples []int, out []reconcile.Outcome) {
+	if h.Settled == nil {
+		return
+	}
+	failed := 0
+	for _, ti := range triples {
+		if out[ti].Status == report.Failed {
+			failed++
+		}
+	}
+	h.Settled(len(triples), failed)
+}
+
 // Summary is what an apply leaves behind, for the summary lines.
 type Summary struct {
 	Report  *report.Report
 	Drift   []string // differences from the reviewed plan, with SavedPlan
 	Reports []string // where the report was written
-	Journal string   // the journal kept for --resume; "" once removed
+	// Unwritten counts the reports that could not be written (the run's
+	// error says why); the kept Journal is then the record for --resume.
+	Unwritten int
+	Journal   string // the journal kept for --resume; "" once removed
 }
 
 func now(f func() time.Time) time.Time {

@@ -10,9 +10,17 @@ import (
 type ConfigError struct {
 	Field   string
 	Message string
+	Err     error // the cause, when there is one to test for (journal.ErrInUse)
 }
 
 func (e *ConfigError) Error() string { return e.Field + ": " + e.Message }
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// configErrorOf is err as a config error of field, keeping err for errors.Is.
+func configErrorOf(field string, err error) *ConfigError {
+	return &ConfigError{Field: field, Message: err.Error(), Err: err}
+}
 
 func configErrorf(field, format string, args ...any) *ConfigError {
 	return &ConfigError{Field: field, Message: fmt.Sprintf(format, args...)}

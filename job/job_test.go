@@ -115,7 +115,9 @@ func TestApplyRemovesAndReports(t *testing.T) {
 
 func TestResumeRetriesOnlyWhatDidNotFinish(t *testing.T) {
 	f := newFixture(t, 6)
-	f.tenant.SetFailNext(2, 503) // the first two users' DELETEs fail, with no retries left
+	// After the preflight's read (a 503 does not stop it), the first two
+	// users' DELETEs fail, with no retries left.
+	f.tenant.SetFailNext(3, 503)
 	var first Summary
 	r, err := Apply(context.Background(), f.applyConfig(), Hooks{Finished: func(s Summary) { first = s }})
 	require.NoError(t, err)

@@ -1,6 +1,7 @@
 package job
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -29,45 +30,48 @@ func (jr *journalRun) isDone(e journal.Entry) bool {
 	return e.Done()
 }
 
-// prepareJournal works out the journal of this run and, with Resume, checks
-// the earlier run's journal against this one, before anything is asked or
-// sent. The file itself is opened by open, just before sending.
+// prepareJournal works out the journal of this run before anything is asked
+// or sent. With Resume it opens the earlier run's journal, takes its lock
+// (held until the run ends: a second run on it is refused) and checks it
+// against this run. A new run's journal is only proven creatable here; the
+// file is created by open, once something will be sent, so that a run that
+// sends nothing leaves nothing behind to block the next one.
 func prepareJournal(cfg ApplyConfig, h journal.Header, firstReport string) (*journalRun, error) {
 	jr := &journalRun{header: h}
 	if cfg.Resume != "" {
-		f, err := os.Open(cfg.Resume)
+		w, got, entries, err := journal.Resume(cfg.Resume)
 		if err != nil {
-			return nil, configErrorf("resume", "%v", err)
-		}
-		defer f.Close()
-		got, entries, err := journal.Read(f, cfg.Resume)
-		if err != nil {
-			return nil, configErrorf("resume", "%v", err)
+			return nil, configErrorOf("resume", err)
 		}
 		if why := journal.Mismatch(got, h); why != "" {
+			w.Close()
 			return nil, fmt.Errorf("cannot resume %s: %s", cfg.Resume, why)
 		}
 		jr.prior = journal.Latest(entries)
-		jr.path, jr.resuming = cfg.Resume, true
+		jr.path, jr.resuming, jr.writer = cfg.Resume, true, w
 		return jr, nil
 	}
 	jr.path = cfg.Journal
 	if jr.path == "" {
 		jr.path = journal.DefaultPath(firstReport, h.StartedAt)
 	}
-	if info, err := os.Stat(jr.path); err == nil && info.Size() > 0 {
+	switch err := journal.CheckFree(jr.path); {
+	case errors.Is(err, journal.ErrUnfinished):
 		return nil, configErrorf("journal", "%s already holds a journal of an unfinished run: resume it with --resume %s, or remove it", jr.path, jr.path)
+	case err != nil:
+		return nil, configErrorOf("journal", err)
+	}
+	if err := checkWritable("journal", jr.path); err != nil {
+		return nil, err
 	}
 	return jr, nil
 }
 
-// open creates the journal, or reopens the resumed one for appending.
+// open creates a new run's journal just before the first change is sent;
+// a resumed journal is already open. A journal another run took since
+// prepareJournal is refused here, still before anything was sent.
 func (jr *journalRun) open(hooks Hooks) error {
-	var err error
 	if jr.resuming {
-		if jr.writer, err = journal.Reopen(jr.path); err != nil {
-			return configErrorf("resume", "%v", err)
-		}
 		done := 0
 		for _, e := range jr.prior {
 			if jr.isDone(e) {
@@ -77,8 +81,9 @@ func (jr *journalRun) open(hooks Hooks) error {
 		hooks.notice(fmt.Sprintf("resuming %s: %d groups already finished", jr.path, done))
 		return nil
 	}
+	var err error
 	if jr.writer, err = journal.Create(jr.path, jr.header); err != nil {
-		return configErrorf("journal", "%v", err)
+		return configErrorOf("journal", err)
 	}
 	return nil
 }
@@ -135,19 +140,29 @@ func (jr *journalRun) record(p *reconcile.Plan, gi int, out []reconcile.Outcome,
 }
 
 // close keeps the journal only while there is something to resume: a run
-// that completed has nothing left, and removing its journal lets the next
-// night's run reuse the same report path. It returns the path when kept.
-func (jr *journalRun) close(r *report.Report, hooks Hooks) string {
+// that completed, with every report written, has nothing left, and removing
+// its journal lets the next night's run reuse the same report path. A run
+// whose report could not be written keeps it even when complete: the journal
+// is then the only record of what was sent, and --resume writes the report.
+// It returns the path when kept.
+func (jr *journalRun) close(r *report.Report, reportsWritten bool, hooks Hooks) string {
 	if jr.writer == nil {
 		return ""
 	}
-	if err := jr.writer.Close(); err != nil {
-		hooks.notice(fmt.Sprintf("rolesweep: closing the journal %s: %v", jr.path, err))
-	}
-	if r.Outcome == report.Completed {
+	// Removed while still locked: a --resume waiting for the lock must not
+	// get a journal that is about to disappear.
+	removed := false
+	if r.Outcome == report.Completed && reportsWritten {
 		if err := os.Remove(jr.path); err != nil {
 			hooks.notice(fmt.Sprintf("rolesweep: removing the journal of a completed run: %v", err))
+		} else {
+			removed = true
 		}
+	}
+	if err := jr.writer.Close(); err != nil && !removed {
+		hooks.notice(fmt.Sprintf("rolesweep: closing the journal %s: %v", jr.path, err))
+	}
+	if removed {
 		return ""
 	}
 	return jr.path

@@ -31,7 +31,8 @@ type UndoConfig struct {
 	// IncludeUnverified also re-assigns removals of a run that did not read
 	// current roles first: they may never have been held.
 	IncludeUnverified bool
-	Reports           []string // report paths; a default one when empty
+	Reports           []string  // report targets, [FORMAT:]FILE; a default one when empty
+	Stdout            io.Writer // where a report to "-" goes
 	Journal           string
 	Resume            string
 	Tool              string
@@ -161,8 +162,11 @@ func Undo(ctx context.Context, cfg UndoConfig, hooks Hooks) (*report.Report, err
 	}
 	// An undo is an apply run with another action: it shares its report
 	// paths, journal, confirmation and finish.
-	a := &applyRun{cfg: ApplyConfig{Reports: cfg.Reports, Journal: cfg.Journal, Resume: cfg.Resume, Tool: cfg.Tool, Now: cfg.Now}, hooks: hooks}
+	a := &applyRun{cfg: ApplyConfig{Reports: cfg.Reports, Stdout: cfg.Stdout, Journal: cfg.Journal, Resume: cfg.Resume, Tool: cfg.Tool, Now: cfg.Now}, hooks: hooks}
 	if err := a.reportPaths(); err != nil {
+		return nil, err
+	}
+	if err := checkWritable("reports", a.reportFiles()...); err != nil {
 		return nil, err
 	}
 	if a.session, err = connect(cfg.Tenant); err != nil {
@@ -178,7 +182,7 @@ func Undo(ctx context.Context, cfg UndoConfig, hooks Hooks) (*report.Report, err
 		Journal: 1, Tool: cfg.Tool, Domain: domain,
 		InputPath: u.path, InputSHA256: u.sha256,
 		PlanDigest: undoDigest(a.plan, a.out), StartedAt: started,
-	}, a.paths[0])
+	}, a.journalBeside())
 	if err != nil {
 		return nil, err
 	}
@@ -213,6 +217,11 @@ func Undo(ctx context.Context, cfg UndoConfig, hooks Hooks) (*report.Report, err
 			return nil, err
 		}
 	}
+	// One request proves the tenant usable before a request per row could
+	// fail one by one.
+	if err := a.session.preflight(ctx); err != nil {
+		return a.finish(err)
+	}
 	if err := a.journal.open(hooks); err != nil {
 		return nil, err
 	}
@@ -225,6 +234,7 @@ func Undo(ctx context.Context, cfg UndoConfig, hooks Hooks) (*report.Report, err
 		Log:         a.session.cfg.Log,
 		Hurry:       hooks.Hurry,
 		GroupDone: func(gi int, out []reconcile.Outcome) error {
+			hooks.settled(a.plan.Groups[gi].Triples, out)
 			return a.journal.record(a.plan, gi, out, now(cfg.Now))
 		},
 	}

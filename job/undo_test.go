@@ -221,7 +221,9 @@ func TestUndoOfAReportWithoutDigestIsUnverified(t *testing.T) {
 func TestUndoResumeSendsOnlyWhatDidNotFinish(t *testing.T) {
 	f := newFixture(t, 5)
 	applyReport := f.applied(t, true)
-	f.tenant.SetFailNext(2, 503) // the first user's read and the second's
+	// After the preflight's read (a 503 does not stop it), the first two
+	// users' reads fail, with no retries left.
+	f.tenant.SetFailNext(3, 503)
 	var first Summary
 	r, err := Undo(context.Background(), f.undoConfig(applyReport), Hooks{Finished: func(s Summary) { first = s }})
 	require.NoError(t, err)

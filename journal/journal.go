@@ -177,18 +177,27 @@ type Writer struct {
 }
 
 // Create starts a new journal at path, writes the header line and fsyncs the
-// file and its directory. It refuses to overwrite an existing non-empty file.
-// The file is made mode 0600 because it holds user ids and emails.
+// file and its directory. It refuses to overwrite an existing non-empty file
+// and never follows a symbolic link (ErrSymlink): the file is created with
+// O_EXCL, and an existing empty file (touch, mktemp) is taken over only
+// through O_NOFOLLOW. The Writer holds an exclusive lock on the file until
+// Close (ErrInUse for a second run). The file is made mode 0600 because it
+// holds user ids and emails.
 func Create(path string, h Header) (*Writer, error) {
 	created := true
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL|os.O_APPEND, fileMode)
 	if errors.Is(err, os.ErrExist) {
-		// An existing empty file (touch, mktemp) is fine to take over.
 		created = false
-		f, err = os.OpenFile(path, os.O_RDWR|os.O_APPEND, fileMode)
+		f, err = openNoFollow(path, os.O_RDWR|os.O_APPEND)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("create journal: %w", err)
+		return nil, asPathError(path, fmt.Errorf("create: %w", err))
+	}
+	if err := lock(path, f); err != nil {
+		// Another run took the file between its creation and this lock:
+		// it is that run's journal now, not ours to remove.
+		f.Close()
+		return nil, err
 	}
 	fail := func(err error) (*Writer, error) {
 		f.Close()
@@ -236,35 +245,53 @@ func Create(path string, h Header) (*Writer, error) {
 	return &Writer{path: path, f: f, size: int64(len(line))}, nil
 }
 
-// Reopen opens an existing journal for appending, as --resume does. It
-// validates the journal as Read does; a torn last line (a crash mid-write) is
-// truncated away first, so that later appends stay line-aligned.
+// Reopen opens an existing journal for appending, as --resume does; see
+// Resume, which also returns what the journal holds.
 func Reopen(path string) (*Writer, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	w, _, _, err := Resume(path)
+	return w, err
+}
+
+// Resume opens the journal of an earlier run for appending, without
+// following a symbolic link, takes its exclusive lock (ErrInUse while
+// another run holds it) and reads it as Read does. The lock is held until
+// the Writer is closed, so the journal cannot change between this read and
+// the run's appends. A torn last line (a crash mid-write) is truncated away,
+// so that later appends stay line-aligned.
+func Resume(path string) (*Writer, Header, []Entry, error) {
+	f, err := openNoFollow(path, os.O_RDWR|os.O_APPEND)
 	if err != nil {
-		return nil, fmt.Errorf("open journal: %w", err)
+		return nil, Header{}, nil, asPathError(path, fmt.Errorf("open: %w", err))
 	}
-	_, _, validEnd, err := scan(path, f)
-	if err != nil {
+	fail := func(err error) (*Writer, Header, []Entry, error) {
 		f.Close()
-		return nil, err
+		return nil, Header{}, nil, err
+	}
+	if err := lock(path, f); err != nil {
+		return fail(err)
+	}
+	if info, err := f.Stat(); err != nil {
+		return fail(fmt.Errorf("open journal: %w", err))
+	} else if !info.Mode().IsRegular() {
+		return fail(fmt.Errorf("journal %s is not a regular file", path))
+	}
+	h, entries, validEnd, err := scan(path, f)
+	if err != nil {
+		return fail(err)
 	}
 	info, err := f.Stat()
 	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("open journal: %w", err)
+		return fail(fmt.Errorf("open journal: %w", err))
 	}
 	if info.Size() != validEnd {
 		if err := f.Truncate(validEnd); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("journal %s: cut off torn last line: %w", path, err)
+			return fail(fmt.Errorf("journal %s: cut off torn last line: %w", path, err))
 		}
 		if err := f.Sync(); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("journal %s: fsync: %w", path, err)
+			return fail(fmt.Errorf("journal %s: fsync: %w", path, err))
 		}
 	}
-	return &Writer{path: path, f: f, size: validEnd}, nil
+	return &Writer{path: path, f: f, size: validEnd}, h, entries, nil
 }
 
 // Record appends e as a single JSON line with one write call and returns

@@ -291,10 +291,7 @@ func (e *Executor) verify(ctx context.Context, reader Reader, act action, p *Pla
 			out[ti].Status = report.Failed
 			out[ti].Error = fmt.Sprintf("%s, but verification failed: %v", act.done, vres.Err)
 		}
-		if vres.Class == pacer.Auth {
-			return &AbortError{Reason: "the tenant refused the token", Err: vres.Err}
-		}
-		return nil
+		return fatal(vres)
 	}
 	for _, ti := range done {
 		if held[p.Triples[ti].RoleID] == act.onHeld {
@@ -405,8 +402,23 @@ func settle(log *slog.Logger, p *Plan, out []Outcome, todo []int, res pacer.Outc
 		o.Status = st
 		o.Error = msg
 	}
-	if res.Class == pacer.Auth {
+	return fatal(res)
+}
+
+// fatal is the error that stops the whole run after this outcome, or nil:
+// what failed here would fail for every row, so the rest are skipped rather
+// than each sent to fail the same way.
+func fatal(res pacer.Outcome) error {
+	switch {
+	case errors.Is(res.Err, management.ErrTokenUnavailable):
+		// The token endpoint kept failing through its own bounded tries.
+		return &AbortError{Reason: "no token from the tenant's token endpoint", Err: res.Err}
+	case res.Class == pacer.Auth:
 		return &AbortError{Reason: "the tenant refused the token", Err: res.Err}
+	case res.Class == pacer.Unreachable:
+		// Network failures in a row, no answer in between: the tenant is
+		// gone, and every row would fail the same way, minutes each.
+		return &AbortError{Reason: "the tenant stopped answering", Err: res.Err}
 	}
 	return nil
 }
@@ -424,9 +436,14 @@ func statusOf(out pacer.Outcome, doing string) (report.Status, string) {
 	switch out.Class {
 	case pacer.Success:
 		return report.Removed, ""
-	case pacer.Canceled:
-		if out.Attempts == 0 {
+	case pacer.Canceled, pacer.Unreachable:
+		if out.Unsent {
+			// Nothing sent, or only attempts the tenant refused before acting
+			// (429s, a refused connection): certainly not applied.
 			return report.Skipped, ""
+		}
+		if out.Class == pacer.Unreachable {
+			return report.Failed, fmt.Sprintf("the tenant stopped answering while %s after %d attempts; the outcome is unknown: %v", doing, out.Attempts, out.Err)
 		}
 		return report.Failed, fmt.Sprintf("interrupted while %s after %d attempts; the outcome is unknown: %v", doing, out.Attempts, out.Err)
 	case pacer.Permanent:

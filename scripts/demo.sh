@@ -28,7 +28,7 @@ echo; echo "== rolesweep plan $INPUT --check --out $OUT/plan.json   (reads the t
 echo "   …"
 
 echo; echo "== rolesweep apply --plan $OUT/plan.json --yes --verify"
-"$BIN" apply --plan "$OUT/plan.json" --yes --verify --quiet \
+"$BIN" apply --plan "$OUT/plan.json" --yes --verify \
   --report "$OUT/report.json" --report "$OUT/report.md" --report "$OUT/report.csv"
 
 echo; echo "== $OUT/report.md"
