@@ -40,7 +40,7 @@ func undoFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "dry-run", Category: catSafety, Usage: "print what would be restored and send nothing: no request at all, so roles assigned again since are not told apart"},
 		&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Category: catSafety, Usage: "do not ask for confirmation (required when standard input is not a terminal)"},
 		&cli.BoolFlag{Name: "include-unverified", Category: catSafety, Usage: "also re-assign removals of a run that did not read roles first (--no-check); this could grant roles users never held"},
-		&cli.BoolFlag{Name: "no-check", Category: catSafety, Usage: "do not read current roles first: every role is sent (Auth0 accepts assigning a held role) (default: read them, so held roles are present)"},
+		&cli.BoolFlag{Name: "no-check", Category: catSafety, Usage: "do not read current roles first: every role is sent, held or not (default: read first, so roles held again are present and not sent)"},
 		&cli.StringFlag{Name: "journal", Category: catSafety, Usage: "journal `FILE` of finished users, for --resume (default: <first report>.journal.jsonl)"},
 		&cli.StringFlag{Name: "resume", Category: catSafety, Usage: "resume the undo recorded in `JOURNAL`; users already finished are not sent again"},
 	}, outputs, tenantFlags())
