@@ -24,7 +24,7 @@ import (
 	"github.com/rolesweep/rolesweep/sandbox"
 )
 
-// The killed run is paced by the sandbox's latency and the journal's fsyncs:
+// The killed run is paced by the sandbox's latency:
 // with e2eUsers groups, two in flight and e2eLatency per answer, a whole run
 // takes about 3 s, and the kill comes after e2eKillAfter groups, early enough
 // that a loaded machine cannot finish the remaining three quarters before the

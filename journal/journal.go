@@ -4,9 +4,10 @@
 // can merge both runs.
 //
 // The file is JSON Lines: a Header on the first line, then one Entry per
-// finished group. Every line is written with a single write call and fsynced
-// before Record returns, so after a crash the file holds every recorded group
-// plus at most one torn last line, which Read ignores and Reopen cuts off.
+// finished group. Lines are written in batches, each with a single write call
+// and an fsync, so after a crash the file holds every group recorded up to
+// the last moments (see Writer) plus at most one torn last line, which Read
+// ignores and Reopen cuts off.
 package journal
 
 import (
@@ -92,13 +93,14 @@ func Latest(entries []Entry) map[report.GroupKey]Entry {
 // when they match, else the reasons, joined by "; ". The tool version and
 // the input path are not compared: resuming with a newer binary or a moved
 // file is fine as long as the input's content is the same. PlanDigest is
-// compared only when want has one.
+// compared only when want has one. Domains are compared as given: callers
+// write and compare management.CanonicalDomain's spelling.
 func Mismatch(journal, want Header) string {
 	var reasons []string
 	if journal.Journal != formatVersion {
 		reasons = append(reasons, fmt.Sprintf("the journal has format version %d, this rolesweep reads version %d", journal.Journal, formatVersion))
 	}
-	if canonicalDomain(journal.Domain) != canonicalDomain(want.Domain) {
+	if journal.Domain != want.Domain {
 		reasons = append(reasons, fmt.Sprintf("the journal is for tenant %s, not %s", orNone(journal.Domain), orNone(want.Domain)))
 	}
 	if journal.InputSHA256 != want.InputSHA256 {
@@ -108,15 +110,6 @@ func Mismatch(journal, want Header) string {
 		reasons = append(reasons, fmt.Sprintf("the plan changed since the journal was written (plan_digest %s ≠ %s)", short(journal.PlanDigest), short(want.PlanDigest)))
 	}
 	return strings.Join(reasons, "; ")
-}
-
-// canonicalDomain lets "acme.eu.auth0.com", "ACME.eu.auth0.com" and
-// "https://acme.eu.auth0.com/" name the same tenant: the contract says a
-// bare host means https. http:// stays distinct (loopback sandboxes only).
-func canonicalDomain(domain string) string {
-	d := strings.ToLower(strings.TrimSpace(domain))
-	d = strings.TrimPrefix(d, "https://")
-	return strings.TrimRight(d, "/")
 }
 
 func orNone(s string) string {
@@ -153,10 +146,14 @@ func DefaultPath(reportPath string, now time.Time) string {
 
 // Writer appends entries to a journal. It is safe for concurrent use.
 //
-// Concurrent Records share fsyncs (group commit): each line is written under
-// a lock, then one fsync covers every line written before it started, so
-// workers on a slow disk wait for one flush rather than queueing for one
-// each.
+// Records are group-committed: Record adds its line to the batch gathering in
+// memory and returns, and one flusher goroutine writes each batch with one
+// write call and one fsync, taking whatever gathered while the previous fsync
+// ran, at most one fsync per minSyncInterval. A crash therefore loses at most
+// the last moments' records (the batch being fsynced and the one gathering,
+// each at most maxBatchBytes): groups that resume sends again, which is safe
+// because removing a role is idempotent.
+// Close makes everything recorded durable before it returns.
 //
 // Once a write or fsync fails the Writer refuses further records: after a
 // failed fsync Linux may report the next one as successful even though the
@@ -164,16 +161,17 @@ func DefaultPath(reportPath string, now time.Time) string {
 type Writer struct {
 	path string
 
-	// syncMu serialises fsyncs and Close; when both are held it is taken
-	// before mu.
-	syncMu sync.Mutex
-	synced uint64 // lines covered by the last successful fsync
-
-	mu      sync.Mutex
-	f       *os.File // nil once closed
-	size    int64    // bytes of complete lines in the file
-	written uint64   // lines written by this Writer
-	err     error    // sticky: the first write or fsync failure
+	mu       sync.Mutex
+	f        *os.File      // nil once closed; while flushing only the flusher uses it
+	size     int64         // bytes of complete lines in the file
+	err      error         // sticky: the first write or fsync failure
+	closing  bool          // Close has begun: no more records
+	next     []byte        // lines gathering for the next write
+	spare    []byte        // the last written batch's buffer, for reuse
+	flushing bool          // a flusher goroutine runs; the channels below are its own
+	taken    chan struct{} // closed when the flusher takes next
+	hurry    chan struct{} // a flusher pausing between fsyncs returns to work when sent to
+	stopped  chan struct{} // closed when the flusher returns
 }
 
 // Create starts a new journal at path, writes the header line and fsyncs the
@@ -294,9 +292,12 @@ func Resume(path string) (*Writer, Header, []Entry, error) {
 	return &Writer{path: path, f: f, size: validEnd}, h, entries, nil
 }
 
-// Record appends e as a single JSON line with one write call and returns
-// once it is fsynced, so a crash loses at most the groups still in flight.
-// A zero FinishedAt is set to the current time.
+// Record adds e as one JSON line to the journal's next batch. It returns
+// at once unless the batch is full (maxBatchBytes), in which case it waits
+// for the disk to take the batch before it: a disk slower than the run
+// slows the run instead of growing memory. It returns the error that
+// stopped the journal when an earlier write or fsync failed, so the run
+// stops. A zero FinishedAt is set to the current time.
 func (w *Writer) Record(e Entry) error {
 	if e.User == "" {
 		return fmt.Errorf("journal %s: entry has no user", w.path)
@@ -304,33 +305,18 @@ func (w *Writer) Record(e Entry) error {
 	if e.FinishedAt.IsZero() {
 		e.FinishedAt = time.Now().UTC()
 	}
-	line, err := json.Marshal(e)
+	buf := linePool.Get().(*[]byte)
+	line, err := appendEntryLine((*buf)[:0], &e)
+	if cap(line) <= maxPooledLine {
+		*buf = line[:0]
+		defer linePool.Put(buf)
+	}
 	if err != nil {
 		return fmt.Errorf("journal %s: encode entry: %w", w.path, err)
 	}
-	line = append(line, '\n')
-
 	w.mu.Lock()
-	if err := w.unusable(); err != nil {
-		w.mu.Unlock()
-		return err
-	}
-	n, err := w.f.Write(line)
-	if err != nil {
-		// Cut a partial line off so the file stays readable for --resume.
-		if n > 0 {
-			w.f.Truncate(w.size)
-		}
-		w.err = fmt.Errorf("journal %s: write: %w", w.path, err)
-		w.mu.Unlock()
-		return w.err
-	}
-	w.size += int64(n)
-	w.written++
-	seq := w.written
-	w.mu.Unlock()
-
-	return w.syncThrough(seq)
+	defer w.mu.Unlock()
+	return w.enqueue(line)
 }
 
 // unusable returns why no more lines may be written, or nil. w.mu is held.
@@ -338,67 +324,32 @@ func (w *Writer) unusable() error {
 	if w.err != nil {
 		return w.err
 	}
-	if w.f == nil {
+	if w.f == nil || w.closing {
 		return fmt.Errorf("journal %s: %w", w.path, os.ErrClosed)
 	}
 	return nil
 }
 
-// syncThrough returns once line seq is durable, fsyncing unless another
-// caller's fsync already covered it.
-func (w *Writer) syncThrough(seq uint64) error {
-	w.syncMu.Lock()
-	defer w.syncMu.Unlock()
-	if w.synced >= seq {
-		return nil
-	}
-	w.mu.Lock()
-	err := w.unusable()
-	target := w.written
-	f := w.f
-	w.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		w.mu.Lock()
-		if w.err == nil {
-			w.err = fmt.Errorf("journal %s: fsync: %w", w.path, err)
-		}
-		err = w.err
-		w.mu.Unlock()
-		return err
-	}
-	w.synced = target
-	return nil
-}
-
-// Close fsyncs and closes the journal. It returns the error that stopped
-// Record, if any, so a caller that only checks Close still learns the journal
-// is incomplete. Closing twice is not an error.
+// Close waits until every line recorded is written and fsynced, then closes
+// the journal. It returns the error that stopped the journal, if any, so a
+// caller that only checks Close still learns the journal is incomplete.
+// Records that come after Close has begun fail with os.ErrClosed. Closing
+// twice is not an error.
 func (w *Writer) Close() error {
-	w.syncMu.Lock()
-	defer w.syncMu.Unlock()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.f == nil {
 		return nil
 	}
-	var syncErr error
-	if w.err == nil && w.synced < w.written {
-		if err := w.f.Sync(); err != nil {
-			syncErr = fmt.Errorf("journal %s: fsync: %w", w.path, err)
-		} else {
-			w.synced = w.written
-		}
+	w.closing = true
+	w.waitIdle()
+	if w.f == nil {
+		return nil // a concurrent Close finished while this one waited
 	}
 	closeErr := w.f.Close()
 	w.f = nil
 	if w.err != nil {
 		return w.err
-	}
-	if syncErr != nil {
-		return syncErr
 	}
 	if closeErr != nil {
 		return fmt.Errorf("journal %s: close: %w", w.path, closeErr)

@@ -64,9 +64,9 @@ type Executor struct {
 	Log         *slog.Logger
 	// GroupDone, when set, is called once for every group that finished
 	// (not skipped), with the run's outcomes. Calls come concurrently from
-	// the workers, so that a journal can share one fsync among them. An
-	// error stops the run: it is how the journal keeps its promise that
-	// nothing is removed without being recorded.
+	// the workers, so that a journal can batch them into one fsync. An
+	// error stops the run: a run whose journal fails must not go on
+	// removing what it can no longer record for --resume.
 	GroupDone func(g int, out []Outcome) error
 	// Grace is how long requests on the wire may finish once ctx ends
 	// (GracePeriod when 0); closing Hurry ends the grace period at once.
