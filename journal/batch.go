@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/rolesweep/rolesweep/report"
 )
@@ -167,9 +166,9 @@ func (w *Writer) waitIdle() {
 // literal: reflection per record was a noticeable share of a fast run's CPU.
 func appendEntryLine(b []byte, e *Entry) ([]byte, error) {
 	b = append(b, `{"organization_id":`...)
-	b = appendJSONString(b, e.OrganizationID)
+	b = report.AppendJSONString(b, e.OrganizationID)
 	b = append(b, `,"user":`...)
-	b = appendJSONString(b, e.User)
+	b = report.AppendJSONString(b, e.User)
 	b = append(b, `,"finished_at":"`...)
 	// AppendText refuses what JSON cannot carry (a year past 9999), as
 	// json.Marshal does.
@@ -195,23 +194,23 @@ func appendEntryLine(b []byte, e *Entry) ([]byte, error) {
 
 func appendResult(b []byte, r *report.Result) []byte {
 	b = append(b, `{"user_id":`...)
-	b = appendJSONString(b, r.UserID)
+	b = report.AppendJSONString(b, r.UserID)
 	b = append(b, `,"user_email":`...)
-	b = appendJSONString(b, r.UserEmail)
+	b = report.AppendJSONString(b, r.UserEmail)
 	b = append(b, `,"organization_id":`...)
-	b = appendJSONString(b, r.OrganizationID)
+	b = report.AppendJSONString(b, r.OrganizationID)
 	b = append(b, `,"role_id":`...)
-	b = appendJSONString(b, r.RoleID)
+	b = report.AppendJSONString(b, r.RoleID)
 	b = append(b, `,"role_name":`...)
-	b = appendJSONString(b, r.RoleName)
+	b = report.AppendJSONString(b, r.RoleName)
 	b = append(b, `,"status":`...)
-	b = appendJSONString(b, string(r.Status))
+	b = report.AppendJSONString(b, string(r.Status))
 	b = append(b, `,"http_status":`...)
 	b = strconv.AppendInt(b, int64(r.HTTPStatus), 10)
 	b = append(b, `,"attempts":`...)
 	b = strconv.AppendInt(b, int64(r.Attempts), 10)
 	b = append(b, `,"error":`...)
-	b = appendJSONString(b, r.Error)
+	b = report.AppendJSONString(b, r.Error)
 	b = append(b, `,"lines":`...)
 	if r.Lines == nil {
 		b = append(b, "null"...)
@@ -226,63 +225,6 @@ func appendResult(b []byte, r *report.Result) []byte {
 		b = append(b, ']')
 	}
 	b = append(b, `,"reason":`...)
-	b = appendJSONString(b, r.Reason)
+	b = report.AppendJSONString(b, r.Reason)
 	return append(b, '}')
-}
-
-// appendJSONString appends s as a JSON string as encoding/json does with
-// SetEscapeHTML(false) (report's encoder, which is unexported): short escapes
-// for \b \f \n \r \t, \u00XX for other control characters, U+FFFD for invalid
-// UTF-8, and U+2028/U+2029 escaped.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

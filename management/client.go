@@ -230,30 +230,13 @@ func (c *Client) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(c.String())
 // RemoveUserRoles removes roles from a user:
 // DELETE /api/v2/users/{id}/roles {"roles":[…]}; success is 204.
 func (c *Client) RemoveUserRoles(ctx context.Context, userID string, roleIDs []string) (Response, error) {
-	if err := checkID("user id", userID); err != nil {
-		return Response{}, err
-	}
-	body, err := rolesBody(roleIDs)
-	if err != nil {
-		return Response{}, err
-	}
-	return c.do(ctx, http.MethodDelete, c.endpoint(nil, "users", userID, "roles"), body, nil)
+	return c.userRoles(ctx, http.MethodDelete, "", userID, roleIDs)
 }
 
 // RemoveOrganizationMemberRoles removes roles from a member of an organization:
 // DELETE /api/v2/organizations/{org}/members/{user}/roles {"roles":[…]}.
 func (c *Client) RemoveOrganizationMemberRoles(ctx context.Context, orgID, userID string, roleIDs []string) (Response, error) {
-	if err := checkID("organization id", orgID); err != nil {
-		return Response{}, err
-	}
-	if err := checkID("user id", userID); err != nil {
-		return Response{}, err
-	}
-	body, err := rolesBody(roleIDs)
-	if err != nil {
-		return Response{}, err
-	}
-	return c.do(ctx, http.MethodDelete, c.endpoint(nil, "organizations", orgID, "members", userID, "roles"), body, nil)
+	return c.userRoles(ctx, http.MethodDelete, orgID, userID, roleIDs)
 }
 
 // UserRoles reads one page of a user's roles:

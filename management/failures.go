@@ -33,7 +33,7 @@ func networkError(host string, err error) *NetworkError {
 	switch {
 	case errors.As(err, &dnsErr):
 		op = "dns"
-	case isCertificateError(err):
+	case IsCertificateError(err):
 		op = "tls"
 	case errors.As(err, &opErr) && opErr.Op == "dial":
 		op = "connect"
@@ -41,7 +41,9 @@ func networkError(host string, err error) *NetworkError {
 	return &NetworkError{Op: op, Host: host, Err: err}
 }
 
-func isCertificateError(err error) bool {
+// IsCertificateError reports whether err is TLS refusing the tenant's
+// certificate: no retry can fix it, and nothing was sent.
+func IsCertificateError(err error) bool {
 	var (
 		verifyErr    *tls.CertificateVerificationError
 		unknownAuth  x509.UnknownAuthorityError

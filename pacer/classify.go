@@ -2,8 +2,6 @@ package pacer
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -131,7 +129,7 @@ func Classify(err error) Class {
 	if errors.Is(err, management.ErrInvalidArgument) {
 		return Permanent
 	}
-	if isCertificateError(err) {
+	if management.IsCertificateError(err) {
 		// A certificate that does not verify will not verify on the next try;
 		// retrying only delays the message the user needs.
 		return Permanent
@@ -170,18 +168,6 @@ func Classify(err error) Class {
 		return Retryable
 	}
 	return Permanent
-}
-
-func isCertificateError(err error) bool {
-	var (
-		verifyErr    *tls.CertificateVerificationError
-		unknownAuth  x509.UnknownAuthorityError
-		hostnameErr  x509.HostnameError
-		invalidErr   x509.CertificateInvalidError
-		recordHdrErr tls.RecordHeaderError
-	)
-	return errors.As(err, &verifyErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostnameErr) ||
-		errors.As(err, &invalidErr) || errors.As(err, &recordHdrErr)
 }
 
 // classifyStatus is the behaviour of a Management API answer's status.
@@ -248,7 +234,7 @@ func isNetworkFailure(err error) bool {
 	var dnsErr *net.DNSError
 	var urlErr *url.Error
 	return errors.As(err, &timeout) || errors.As(err, &netErr) || errors.As(err, &opErr) || errors.As(err, &dnsErr) ||
-		errors.As(err, &urlErr) || isCertificateError(err) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.As(err, &urlErr) || management.IsCertificateError(err) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
 

@@ -143,7 +143,7 @@ func appendResultJSON(b []byte, res *Result) []byte {
 		return append(b, "\": "...)
 	}
 	str := func(b []byte, name, value string, comma bool) []byte {
-		b = appendJSONString(field(b, name), value)
+		b = AppendJSONString(field(b, name), value)
 		if comma {
 			b = append(b, ',')
 		}
@@ -181,11 +181,11 @@ func appendResultJSON(b []byte, res *Result) []byte {
 	return append(b, "\n    }"...)
 }
 
-// appendJSONString appends s as a JSON string exactly as encoding/json does
+// AppendJSONString appends s as a JSON string exactly as encoding/json does
 // with SetEscapeHTML(false): short escapes for \b \f \n \r \t, \u00XX for
 // other control characters, U+FFFD for invalid UTF-8, and U+2028/U+2029
 // escaped (JavaScript line terminators).
-func appendJSONString(b []byte, s string) []byte {
+func AppendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0

@@ -61,6 +61,6 @@ func FuzzAppendJSONString(f *testing.F) {
 		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false)
 		require.NoError(t, enc.Encode(s))
-		assert.Equal(t, string(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), string(appendJSONString(nil, s)))
+		assert.Equal(t, string(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), string(AppendJSONString(nil, s)))
 	})
 }
