@@ -184,7 +184,8 @@ func TestUndoOfAnUncheckedRun(t *testing.T) {
 	dir := t.TempDir()
 	applyReport := filepath.Join(dir, "apply.json")
 	before := tn.State()
-	got := rolesweep(t, invocation{}, "apply", input, "--yes", "--quiet", "--domain", url, "--api-token", tn.Token(), "--report", applyReport)
+	// --check=false: unchecked whether --check is on by default or not.
+	got := rolesweep(t, invocation{}, "apply", input, "--check=false", "--yes", "--quiet", "--domain", url, "--api-token", tn.Token(), "--report", applyReport)
 	require.Equal(t, 0, got.code, got.stderr)
 	require.False(t, readReport(t, applyReport).Run.Checked)
 
