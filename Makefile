@@ -44,6 +44,7 @@ fuzz:
 bench:
 	$(GO) test -run='^$$' -bench='^BenchmarkPacing$$' -benchtime=1x -timeout=15m ./pacer/
 	$(GO) test -run='^$$' -bench='^BenchmarkPlan' -benchmem -benchtime=3x .
+	$(GO) test -run='^$$' -bench='^Benchmark(CheckedApplyReads|SweepPacing)$$' -benchtime=1x -timeout=30m ./reconcile/ ./job/
 	$(GO) test -run='^$$' -bench='^Benchmark(ReadCSV|Build|PacerOverhead|Record|Write|DeleteUserRoles)' -benchmem \
 		./input/ ./reconcile/ ./pacer/ ./journal/ ./report/ ./sandbox/
 

@@ -301,7 +301,8 @@ func TestMetricsFile(t *testing.T) {
 	assert.Contains(t, values, "rolesweep_rate_limited_total")
 
 	// An aborted run says so in the exit-code gauge.
-	got = rolesweep(t, invocation{}, "apply", "testdata/removals.csv", "--yes", "--max-removals", "1", "--domain", url, "--api-token", tn.Token(),
+	// (--no-check: the first run removed everything, so a checked run would find nothing to guard.)
+	got = rolesweep(t, invocation{}, "apply", "testdata/removals.csv", "--yes", "--no-check", "--max-removals", "1", "--domain", url, "--api-token", tn.Token(),
 		"--report", filepath.Join(dir, "r2.json"), "--metrics-file", metrics)
 	require.Equal(t, 3, got.code, got.stderr)
 	assert.Equal(t, 3.0, parseMetrics(t, metrics)["rolesweep_last_run_exit_code"])

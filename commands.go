@@ -40,12 +40,18 @@ func parsePlan(c *cli.Context, e env) (job.PlanConfig, string, error) {
 	default:
 		return job.PlanConfig{}, "", usagef("--format must be text, json, markdown or csv, not %q", c.String("format"))
 	}
-	src, err := source(c, e)
+	sweep, err := parseSweep(c)
 	if err != nil {
 		return job.PlanConfig{}, "", err
 	}
-	cfg := job.PlanConfig{Source: src, Check: c.Bool("check"), Tool: toolName(), Now: e.now}
-	if cfg.Check {
+	var src job.Source
+	if sweep == nil {
+		if src, err = source(c, e); err != nil {
+			return job.PlanConfig{}, "", err
+		}
+	}
+	cfg := job.PlanConfig{Source: src, Sweep: sweep, Check: c.Bool("check"), Tool: toolName(), Now: e.now}
+	if cfg.Check || sweep != nil {
 		cfg.Tenant, err = tenant(c, e)
 	}
 	return cfg, format, err
@@ -95,7 +101,7 @@ func cmdPlan(c *cli.Context, e env) error {
 func parseApply(c *cli.Context, e env) (job.ApplyConfig, error) {
 	cfg := job.ApplyConfig{
 		SavedPlan:    c.String("plan"),
-		Check:        c.Bool("check"),
+		Check:        c.Bool("check") && !c.Bool("no-check"),
 		Verify:       c.Bool("verify"),
 		MaxRemovals:  c.Int("max-removals"),
 		Reports:      c.StringSlice("report"),
@@ -109,7 +115,10 @@ func parseApply(c *cli.Context, e env) (job.ApplyConfig, error) {
 		Now:          e.now,
 	}
 	var err error
-	if cfg.SavedPlan == "" {
+	if cfg.Sweep, err = parseSweep(c); err != nil {
+		return cfg, err
+	}
+	if cfg.SavedPlan == "" && cfg.Sweep == nil {
 		if cfg.Source, err = source(c, e); err != nil {
 			return cfg, err
 		}

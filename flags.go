@@ -68,17 +68,18 @@ func tenantFlags() []cli.Flag {
 
 func planFlags() []cli.Flag {
 	return concat(inputFlags(), []cli.Flag{
-		&cli.BoolFlag{Name: "check", Category: catSafety, Usage: "read each user's current roles and resolve emails and role names (network)"},
+		&cli.BoolFlag{Name: "check", Category: catSafety, Usage: "read the current assignments (the cheaper way: each user's roles or each role's holders) and resolve emails and role names (network)"},
 		&cli.StringFlag{Name: "format", Category: catReports, Value: "text", Usage: "`FORMAT` of the plan on standard output: text, json, markdown or csv"},
 		&cli.StringFlag{Name: "out", Category: catReports, Usage: "also save the plan as JSON to `FILE`, for a later apply --plan"},
-	}, tenantFlags())
+	}, sweepFlags(), tenantFlags())
 }
 
 func applyFlags() []cli.Flag {
 	return concat(inputFlags(), []cli.Flag{
 		&cli.StringFlag{Name: "plan", Category: catInput, Usage: "apply the plan saved in `PLAN.json` by plan --out; refused if it was edited"},
 		&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Category: catSafety, Usage: "do not ask for confirmation (required when standard input is not a terminal)"},
-		&cli.BoolFlag{Name: "check", Category: catSafety, Usage: "read each user's current roles first; unassigned roles become absent"},
+		&cli.BoolFlag{Name: "check", Category: catSafety, Value: true, Usage: "read the current assignments first, the cheaper way (each user's roles or each role's holders): unassigned roles become absent and --max-removals counts only roles really assigned"},
+		&cli.BoolFlag{Name: "no-check", Category: catSafety, Usage: "do not read first: removed then only means the DELETE was accepted, and the report says checked: false"},
 		&cli.BoolFlag{Name: "verify", Category: catSafety, Usage: "read back after removing; a role still assigned becomes failed"},
 		&cli.IntFlag{Name: "max-removals", Category: catSafety, Value: -1, DefaultText: "off", Usage: "refuse (exit 3, nothing sent) when the plan would remove more than `N` roles"},
 		&cli.StringSliceFlag{Name: "protect-user", Category: catSafety, Usage: "user `ID` whose roles must never be removed; repeatable"},
@@ -86,7 +87,7 @@ func applyFlags() []cli.Flag {
 		&cli.StringFlag{Name: "protect", Category: catSafety, Usage: "CSV `FILE` of user_id and/or role_id columns that must never be removed"},
 		&cli.StringFlag{Name: "journal", Category: catSafety, Usage: "journal `FILE` of finished users, for --resume (default: <first report>.journal.jsonl)"},
 		&cli.StringFlag{Name: "resume", Category: catSafety, Usage: "resume the run recorded in `JOURNAL`; users already finished are not sent again"},
-	}, outputFlags(), tenantFlags())
+	}, sweepFlags(), outputFlags(), tenantFlags())
 }
 
 // outputFlags are where a run that changes the tenant leaves its evidence

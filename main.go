@@ -153,6 +153,7 @@ var flagOf = map[string]string{
 	"input_format": "--input-format", "saved_plan": "--plan", "reports": "--report", "journal": "--journal",
 	"resume": "--resume", "protect_file": "--protect", "log_format": "--log-format",
 	"metrics_file": "--metrics-file", "notify": "--notify",
+	"sweep": "--sweep", "keep": "--keep",
 }
 
 // describe is an error as the user reads it: config fields become flags.
@@ -246,7 +247,7 @@ func newApp(e env) *cli.App {
 			{
 				Name:      "plan",
 				Usage:     "dry run: print what would be removed; change nothing",
-				ArgsUsage: "FILE",
+				ArgsUsage: "FILE | --sweep ROLE",
 				Description: "Examples:\n" +
 					"  rolesweep plan leavers.csv\n" +
 					"  rolesweep plan leavers.csv --check --out plan.json      # reads the tenant; review plan.json, then apply --plan\n" +
@@ -257,7 +258,7 @@ func newApp(e env) *cli.App {
 			{
 				Name:      "apply",
 				Usage:     "remove the roles and write the report",
-				ArgsUsage: "FILE | --plan PLAN.json",
+				ArgsUsage: "FILE | --plan PLAN.json | --sweep ROLE",
 				Description: "Examples:\n" +
 					"  rolesweep apply leavers.csv --check --report run.json\n" +
 					"  rolesweep apply --plan plan.json --yes --quiet --report run.json --report \"md:$GITHUB_STEP_SUMMARY\"\n" +

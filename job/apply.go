@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rolesweep/rolesweep/input"
 	"github.com/rolesweep/rolesweep/journal"
 	"github.com/rolesweep/rolesweep/reconcile"
 	"github.com/rolesweep/rolesweep/report"
@@ -25,6 +26,11 @@ type applyRun struct {
 	journal *journalRun
 	report  *report.Report
 	targets []report.Target
+	// checked: the current assignments were read before anything was
+	// removed (the report's run.checked).
+	checked bool
+	keep    *input.KeepList // a sweep's keep list, read before connecting
+	drift   []string        // holders who gained a swept role since a saved plan
 }
 
 // Apply removes the roles of the input (or of a saved plan), journals every
@@ -54,18 +60,45 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 	if a.saved != nil && a.saved.Domain != "" && a.saved.Domain != domain {
 		return nil, fmt.Errorf("the plan was made for tenant %s, not %s", a.saved.Domain, domain)
 	}
+	if cfg.Sweep != nil {
+		// Only reads: a role or keep list that does not resolve stops the
+		// run before the first DELETE, like a bad input file. The tenant
+		// is proven reachable first, as for a file.
+		if err := a.session.preflight(ctx); err != nil {
+			return nil, err
+		}
+		if a.plan, err = a.session.sweepPlan(ctx, cfg.Sweep, a.keep); err != nil {
+			return nil, err
+		}
+		if v := a.plan.Violations(protection, sweepLabel(a.plan.Input)); len(v) > 0 {
+			return nil, &ProtectedError{Violations: v}
+		}
+	}
 	started := now(cfg.Now)
 	digest := offlineDigest(a.plan)
 	if a.saved != nil {
 		digest = a.saved.PlanDigest
 	}
-	a.journal, err = prepareJournal(cfg, journal.Header{
+	header := journal.Header{
 		Journal: 1, Tool: cfg.Tool, Domain: domain,
 		InputPath: a.plan.Input.Path, InputSHA256: a.plan.Input.SHA256,
 		PlanDigest: digest, StartedAt: started,
-	}, a.journalBeside())
+	}
+	want := header
+	if cfg.Sweep != nil {
+		// A resumed sweep reads the holders again, and those the first run
+		// removed are gone: the sweep (roles, keep list: the input sha256)
+		// identifies it, not the digest of the holders read.
+		want.PlanDigest = ""
+	}
+	a.journal, err = prepareJournal(cfg, want, a.journalBeside())
 	if err != nil {
 		return nil, err
+	}
+	a.journal.header = header
+	if cfg.Sweep != nil && a.journal.resuming {
+		includeJournaled(a.plan, a.journal)
+		digest = offlineDigest(a.plan)
 	}
 	defer func() {
 		if a.journal.writer != nil {
@@ -82,11 +115,15 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 	}
 	a.report.Summary.Duplicates = a.plan.Duplicates
 
-	// Guards that need nothing from the tenant come first: nothing is sent.
-	if cfg.MaxRemovals >= 0 && a.plan.Removals() > cfg.MaxRemovals {
+	// Unchecked, the guard needs nothing from the tenant: nothing is sent.
+	a.checked = cfg.Check || a.saved != nil
+	if !a.checked && cfg.MaxRemovals >= 0 && a.plan.Removals() > cfg.MaxRemovals {
 		return a.finish(&reconcile.AbortError{Reason: fmt.Sprintf(
 			"guard: the plan would remove %d roles, more than --max-removals %d; nothing was sent", a.plan.Removals(), cfg.MaxRemovals)})
 	}
+
+	// Confirmation comes before anything is sent, reads included; it
+	// counts the planned removals, which the read phase may lower.
 	if hooks.Confirm != nil {
 		if err := hooks.Confirm(ctx, Confirmation{Removals: a.plan.Removals(), Users: len(a.plan.Groups), Domain: domain}); err != nil {
 			var abort *reconcile.AbortError
@@ -99,8 +136,10 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 
 	// One request proves the tenant usable before a request per row could
 	// fail one by one (after the prompt, which comes before anything is sent).
-	if err := a.session.preflight(ctx); err != nil {
-		return a.finish(err)
+	if cfg.Sweep == nil { // a sweep's preflight came before its reads
+		if err := a.session.preflight(ctx); err != nil {
+			return a.finish(err)
+		}
 	}
 	if err := a.session.resolve(ctx, a.plan); err != nil {
 		return a.finish(err)
@@ -111,25 +150,45 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 	if v := a.plan.Violations(protection, a.plan.Input.Path); len(v) > 0 {
 		return nil, &ProtectedError{Violations: v}
 	}
-	// Only now will something be sent: the journal is created (a new run)
-	// or announced (a resumed one).
-	if err := a.journal.open(hooks); err != nil {
-		return nil, err
-	}
 	todo := a.journal.restore(a.plan, a.out)
 
 	x := &reconcile.Executor{
 		API:         a.session.client,
 		Pacer:       a.session.pacer,
 		Concurrency: a.session.cfg.Concurrency,
-		Check:       cfg.Check || a.saved != nil,
-		Verify:      cfg.Verify,
-		Log:         a.session.cfg.Log,
-		Hurry:       hooks.Hurry,
+		// A sweep just read its holders: that listing is the check, unless
+		// a resumed run added groups from its journal, which are read.
+		Check:  a.checked && (cfg.Sweep == nil || a.journal.resuming),
+		Verify: cfg.Verify,
+		Log:    a.session.cfg.Log,
+		Hurry:  hooks.Hurry,
 		GroupDone: func(gi int, out []reconcile.Outcome) error {
 			hooks.settled(a.plan.Groups[gi].Triples, out)
 			return a.journal.record(a.plan, gi, out, now(cfg.Now))
 		},
+	}
+	// The read phase comes before the guard and the first DELETE, so both
+	// count only roles really assigned; a resumed run reads again what its
+	// journal does not show finished.
+	if a.checked {
+		if x.Check {
+			if err := x.Read(ctx, a.plan, a.out, todo); err != nil {
+				return a.finish(err)
+			}
+		}
+		if a.saved != nil && a.plan.Input.Sweep != nil {
+			a.drift = a.session.sweepDrift(ctx, a.plan)
+		}
+		removals := reconcile.Removing(a.plan, a.out, todo)
+		if cfg.MaxRemovals >= 0 && removals > cfg.MaxRemovals {
+			return a.finish(&reconcile.AbortError{Reason: fmt.Sprintf(
+				"guard: %d of the planned roles are assigned, more than --max-removals %d; nothing was removed", removals, cfg.MaxRemovals)})
+		}
+	}
+	// Only now will something be sent: the journal is created (a new run)
+	// or announced (a resumed one).
+	if err := a.journal.open(hooks); err != nil {
+		return nil, err
 	}
 	stop := func() {}
 	if hooks.Progress != nil {
@@ -142,6 +201,14 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 
 // load reads the input or the saved plan.
 func (a *applyRun) load() error {
+	if a.cfg.Sweep != nil {
+		if err := a.cfg.Sweep.check(a.cfg.Source, a.cfg.SavedPlan); err != nil {
+			return err
+		}
+		var err error
+		a.keep, err = a.cfg.Sweep.readKeep()
+		return err // the plan is read from the tenant once connected
+	}
 	if a.cfg.SavedPlan == "" {
 		p, err := Load(a.cfg.Source)
 		a.plan = p
@@ -179,6 +246,9 @@ func (a *applyRun) protection() (reconcile.Protection, error) {
 		if err := reconcile.LoadProtection(f, path, &pr); err != nil {
 			return pr, err
 		}
+	}
+	if a.plan == nil { // a sweep: checked once its holders are read
+		return pr, nil
 	}
 	if v := a.plan.Violations(pr, a.plan.Input.Path); len(v) > 0 {
 		return pr, &ProtectedError{Violations: v}
@@ -238,6 +308,10 @@ func (a *applyRun) finish(runErr error) (*report.Report, error) {
 	r := a.report
 	r.Join(reconcile.Rows{Plan: a.plan, Outcomes: a.out})
 	r.FinishedAt = now(a.cfg.Now)
+	if r.Run == nil {
+		r.Run = &report.Run{}
+	}
+	r.Run.Checked = a.checked
 	a.session.count(&r.Summary)
 	var abort *reconcile.AbortError
 	if errors.As(runErr, &abort) {
@@ -273,7 +347,7 @@ func (a *applyRun) finish(runErr error) (*report.Report, error) {
 	}
 	sum := Summary{Report: r, Reports: written, Unwritten: failed, Journal: a.journal.close(r, writeErr == nil, a.hooks)}
 	if a.saved != nil {
-		sum.Drift = drift(a.saved.Results, reconcile.Rows{Plan: a.plan, Outcomes: a.out})
+		sum.Drift = append(drift(a.saved.Results, reconcile.Rows{Plan: a.plan, Outcomes: a.out}), a.drift...)
 	}
 	if a.hooks.Finished != nil {
 		a.hooks.Finished(sum)

@@ -40,6 +40,7 @@ type Tenant struct {
 // PlanConfig is one `plan`: offline, or with Check read against the tenant.
 type PlanConfig struct {
 	Source Source
+	Sweep  *Sweep // plan a sweep instead of reading Source
 	Check  bool
 	Tenant Tenant // only with Check
 	Tool   string // "rolesweep vX", for the report
@@ -50,9 +51,13 @@ type PlanConfig struct {
 type ApplyConfig struct {
 	Source    Source
 	SavedPlan string // apply this plan (saved by plan --out) instead of Source
+	Sweep     *Sweep // sweep the tenant instead of reading Source
 	Tenant    Tenant
-	Check     bool // read current roles first (always for a saved plan)
-	Verify    bool
+	// Check reads the current assignments first, the cheaper way (always
+	// for a saved plan): unassigned roles become absent, max_removals
+	// counts only roles really assigned. The report's run.checked says it.
+	Check  bool
+	Verify bool
 	// MaxRemovals refuses a plan that would remove more; negative: no limit.
 	MaxRemovals  int
 	Reports      []string  // report targets, [FORMAT:]FILE; a default one when empty

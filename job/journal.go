@@ -147,6 +147,9 @@ func (jr *journalRun) record(p *reconcile.Plan, gi int, out []reconcile.Outcome,
 // It returns the path when kept.
 func (jr *journalRun) close(r *report.Report, reportsWritten bool, hooks Hooks) string {
 	if jr.writer == nil {
+		if jr.resuming {
+			return jr.path // stopped before reopening it: still to resume
+		}
 		return ""
 	}
 	// Removed while still locked: a --resume waiting for the lock must not

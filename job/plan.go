@@ -13,6 +13,9 @@ import (
 // Check, classified against the tenant (remove, absent, not_found,
 // unresolved) through a reader that cannot remove anything.
 func Plan(ctx context.Context, cfg PlanConfig, _ Hooks) (*report.Report, error) {
+	if cfg.Sweep != nil {
+		return planSweep(ctx, cfg)
+	}
 	p, err := Load(cfg.Source)
 	if err != nil {
 		return nil, err

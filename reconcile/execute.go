@@ -23,6 +23,9 @@ type Reader interface {
 	OrganizationMemberRoles(ctx context.Context, orgID, userID string, page, perPage int) (management.RolesPage, management.Response, error)
 	Roles(ctx context.Context, nameFilter string, page, perPage int) (management.RolesPage, management.Response, error)
 	UsersByEmail(ctx context.Context, email string) ([]management.User, management.Response, error)
+	// A role's holders: page-based (the first 1,000 only), then checkpoint.
+	RoleUsers(ctx context.Context, roleID string, page, perPage int) (management.UsersPage, management.Response, error)
+	RoleUsersFrom(ctx context.Context, roleID, from string, take int) (management.CheckpointPage, management.Response, error)
 }
 
 // Remover is the part of the client that changes the tenant.
@@ -59,9 +62,12 @@ type Executor struct {
 	API         API
 	Pacer       *pacer.Pacer
 	Concurrency int
-	Check       bool // read each group's current roles first; unassigned roles become absent
-	Verify      bool // read back after removing; a role still held becomes failed
-	Log         *slog.Logger
+	// Check reads the current assignments first (the cheaper way, see
+	// reads.go); unassigned roles become absent and are not sent. Execute
+	// reads first unless Read already did.
+	Check  bool
+	Verify bool // read back after removing; a role still held becomes failed
+	Log    *slog.Logger
 	// GroupDone, when set, is called once for every group that finished
 	// (not skipped), with the run's outcomes. Calls come concurrently from
 	// the workers, so that a journal can batch them into one fsync. An
@@ -74,6 +80,59 @@ type Executor struct {
 	Hurry <-chan struct{}
 
 	Progress Progress
+	// ReadProgress counts the triples whose assignment the read phase read.
+	ReadProgress Progress
+	// MaxHolders caps one role's holder listing (MaxHolders when 0).
+	MaxHolders int
+
+	read  bool
+	stats ReadStats
+}
+
+// readerOf reads for act through api: a removal keeps the roles found held
+// pending, an assignment the roles found not held.
+func (e *Executor) readerOf(api Reader, act action) *reads {
+	return &reads{api: api, pacer: e.Pacer, concurrency: e.Concurrency, log: e.Log, progress: &e.ReadProgress, maxHolders: e.MaxHolders,
+		keepNotHeld: !act.onHeld, unchanged: act.unchanged}
+}
+
+// Read is the read phase of a checked run: it reads the current assignments
+// of the given groups (all when nil) and marks the triples not held absent
+// and those whose read failed with the failure, before anything is removed,
+// so that guards can count what will really be removed (Removing). Execute
+// then sends only what is held. An *AbortError means 401/403 or an
+// interrupt.
+func (e *Executor) Read(ctx context.Context, p *Plan, out []Outcome, groups []int) error {
+	return e.readPhase(ctx, e.API, removal(e.API), p, out, groups)
+}
+
+func (e *Executor) readPhase(ctx context.Context, reader Reader, act action, p *Plan, out []Outcome, groups []int) error {
+	e.read = true
+	r := e.readerOf(reader, act)
+	err := r.classify(ctx, p, out, groups)
+	e.stats = r.stats
+	return err
+}
+
+// ReadStats says how the read phase read.
+func (e *Executor) ReadStats() ReadStats { return e.stats }
+
+// Removing counts the triples of the given groups (all when nil) still to
+// remove: after Read, only roles really assigned.
+func Removing(p *Plan, out []Outcome, groups []int) int {
+	n := 0
+	if groups == nil {
+		for _, o := range out {
+			if o.Status == report.Skipped {
+				n++
+			}
+		}
+		return n
+	}
+	for _, gi := range groups {
+		n += len(pending(p.Groups[gi], out, report.Skipped))
+	}
+	return n
 }
 
 // Progress counts finished triples; it is read by the progress display while
@@ -96,8 +155,14 @@ func (e *Executor) Execute(ctx context.Context, p *Plan, out []Outcome, groups [
 }
 
 // run is Execute with the change to make: removals (apply) or assignments
-// (undo) share the pacing, the grace period, the check and the journal hook.
+// (undo) share the read phase, the pacing, the grace period and the
+// journal hook.
 func (e *Executor) run(ctx context.Context, reader Reader, act action, p *Plan, out []Outcome, groups []int) error {
+	if e.Check && !e.read {
+		if err := e.readPhase(ctx, reader, act, p, out, groups); err != nil {
+			return err
+		}
+	}
 	requests, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRequests()
 	returned := make(chan struct{})
@@ -241,26 +306,6 @@ func (e *Executor) runGroup(ctx context.Context, reader Reader, act action, p *P
 		return nil
 	}
 	log := logger(e.Log)
-	if e.Check {
-		held, res := currentRoles(ctx, reader, e.Pacer, g)
-		if res.Err != nil {
-			return settle(log, p, out, todo, res, "reading current roles")
-		}
-		still := todo[:0]
-		for _, ti := range todo {
-			if held[p.Triples[ti].RoleID] == act.onHeld {
-				still = append(still, ti)
-				continue
-			}
-			out[ti].Status = act.unchanged
-			out[ti].HTTPStatus = res.Response.StatusCode
-		}
-		todo = still
-		if len(todo) == 0 {
-			return nil
-		}
-	}
-
 	roleIDs := distinctRoleIDs(p, todo)
 	res := e.Pacer.Call(ctx, func(ctx context.Context) (management.Response, error) {
 		return act.send(ctx, g, roleIDs)
@@ -283,7 +328,7 @@ func (e *Executor) verify(ctx context.Context, reader Reader, act action, p *Pla
 	if !e.Verify || len(done) == 0 {
 		return nil
 	}
-	held, vres := currentRoles(ctx, reader, e.Pacer, g)
+	held, vres := e.readerOf(reader, act).currentRoles(ctx, g, nil)
 	if vres.Err != nil {
 		// The change succeeded; only the read-back failed. Say so rather
 		// than claim a verification that did not happen.
@@ -347,44 +392,53 @@ type Checker struct {
 	Concurrency int
 	Log         *slog.Logger
 	Progress    Progress
+	// MaxHolders caps one role's holder listing (MaxHolders when 0).
+	MaxHolders int
+
+	stats ReadStats
 }
 
-// Check reads every group's current roles and fills out, which must have one
-// slot per triple: triples with status Skipped become remove (held), absent
-// (not held), not_found or failed; any other status is left alone.
+// Check reads the current assignments of every triple still pending (status
+// Skipped) and fills out with planned actions: remove (held), absent (not
+// held) or not_found; any other status is left alone. A read that failed
+// for a reason that may pass (429s, 5xx, timeouts) keeps the removal, with
+// the reason as its error: apply will read again. Any other failure (an
+// unreadable answer, a listing that does not end, a 4xx) leaves the triple
+// failed, which is no planned action: the caller must not save such a plan.
+// 401/403 and interrupts return an *AbortError.
 func (c *Checker) Check(ctx context.Context, p *Plan, out []Outcome) error {
-	return eachGroup(ctx, p, nil, c.Concurrency, c.Pacer, &c.Progress,
-		func(gi int) error { return c.checkGroup(ctx, p, gi, out) }, nil)
-}
-
-func (c *Checker) checkGroup(ctx context.Context, p *Plan, gi int, out []Outcome) error {
-	g := p.Groups[gi]
-	todo := pending(g, out, report.Skipped)
-	if len(todo) == 0 {
-		return nil
+	for _, g := range p.Groups {
+		c.Progress.Total.Add(int64(len(pending(g, out, report.Skipped))))
 	}
-	held, res := currentRoles(ctx, c.Reader, c.Pacer, g)
-	if res.Err != nil && (res.Class == pacer.Retryable || res.Class == pacer.RateLimited) {
-		// A plan cannot know; it keeps the removal, says why, and apply
-		// will try again.
-		for _, ti := range todo {
-			out[ti].Status = report.PlanRemove
-			out[ti].Error = fmt.Sprintf("current roles could not be read after %d attempts: %v", res.Attempts, res.Err)
+	todo := make([]bool, len(out))
+	for i := range out {
+		todo[i] = out[i].Status == report.Skipped
+	}
+	r := &reads{api: c.Reader, pacer: c.Pacer, concurrency: c.Concurrency, log: c.Log, progress: &c.Progress, maxHolders: c.MaxHolders}
+	r.onFailure = func(ti int, res pacer.Outcome) bool {
+		if res.Class != pacer.Retryable && res.Class != pacer.RateLimited {
+			return false
 		}
-		return nil
+		out[ti].Status = report.PlanRemove
+		out[ti].Attempts += res.Attempts
+		out[ti].Error = fmt.Sprintf("current roles could not be read after %d attempts: %v", res.Attempts, res.Err)
+		return true
 	}
-	if res.Err != nil {
-		return settle(logger(c.Log), p, out, todo, res, "reading current roles")
+	if err := r.classify(ctx, p, out, nil); err != nil {
+		c.stats = r.stats
+		return err
 	}
-	for _, ti := range todo {
-		out[ti].Status = report.Absent
-		if held[p.Triples[ti].RoleID] {
-			out[ti].Status = report.PlanRemove
+	c.stats = r.stats
+	for i := range out {
+		if todo[i] && out[i].Status == report.Skipped {
+			out[i].Status = report.PlanRemove // read and held
 		}
-		out[ti].HTTPStatus = res.Response.StatusCode
 	}
 	return nil
 }
+
+// ReadStats says how the last Check read.
+func (c *Checker) ReadStats() ReadStats { return c.stats }
 
 // settle records the outcome of one paced call on every pending triple of a
 // group. A success only records attempts: the caller decides the status.
@@ -474,38 +528,6 @@ func distinctRoleIDs(p *Plan, idx []int) []string {
 
 // perPage is the largest page the Management API serves.
 const perPage = 100
-
-// currentRoles reads every page of a group's current roles, each page
-// through the shared pacer. The outcome has the error of the page that
-// failed, or the last page's response.
-func currentRoles(ctx context.Context, api Reader, pc *pacer.Pacer, g Group) (map[string]bool, pacer.Outcome) {
-	held := make(map[string]bool)
-	var out pacer.Outcome
-	attempts := 0
-	for page := 0; ; page++ {
-		var rp management.RolesPage
-		out = pc.Call(ctx, func(ctx context.Context) (resp management.Response, err error) {
-			if g.OrganizationID != "" {
-				rp, resp, err = api.OrganizationMemberRoles(ctx, g.OrganizationID, g.UserID, page, perPage)
-			} else {
-				rp, resp, err = api.UserRoles(ctx, g.UserID, page, perPage)
-			}
-			return resp, err
-		})
-		attempts += out.Attempts
-		if out.Err != nil {
-			break
-		}
-		for _, r := range rp.Roles {
-			held[r.ID] = true
-		}
-		if len(rp.Roles) < perPage || (page+1)*perPage >= rp.Total {
-			break
-		}
-	}
-	out.Attempts = attempts
-	return held, out
-}
 
 // DefaultConcurrency is --concurrency's default: enough requests in flight to
 // keep a 200-per-second bucket busy at 250 ms of latency. The pacer keeps

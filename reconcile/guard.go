@@ -85,6 +85,9 @@ func (p *Plan) Violations(pr Protection, file string) []string {
 		default:
 			continue
 		}
+		if len(t.Lines) == 0 { // a sweep's triple: it came from the tenant, not a file
+			vs = append(vs, violation{0, fmt.Sprintf("%s: refusing to remove %s from %s: %s", t.Reason, roleLabel(t), userLabel(t), why)})
+		}
 		for _, l := range t.Lines {
 			vs = append(vs, violation{l, fmt.Sprintf("%s:%d: refusing to remove %s from %s: %s", file, l, roleLabel(t), userLabel(t), why)})
 		}

@@ -150,6 +150,10 @@ func (r *Resolver) roleByName(ctx context.Context, name string) (resolution, pac
 	var exact, folded []string
 	var out pacer.Outcome
 	for page := 0; ; page++ {
+		if page == maxRolePages {
+			return resolution{}, pacer.Outcome{Class: pacer.Permanent, Err: &ListingError{
+				What: fmt.Sprintf("the roles named like %q", name), Pages: page, Why: fmt.Sprintf("more than %d roles", page*perPage)}}
+		}
 		var rp management.RolesPage
 		out = r.Pacer.Call(ctx, func(ctx context.Context) (resp management.Response, err error) {
 			rp, resp, err = r.API.Roles(ctx, name, page, perPage)
@@ -166,7 +170,9 @@ func (r *Resolver) roleByName(ctx context.Context, name string) (resolution, pac
 				folded = append(folded, fmt.Sprintf("%q", role.Name))
 			}
 		}
-		if len(rp.Roles) < perPage || (page+1)*perPage >= rp.Total {
+		// Read while pages are full, whatever the total says: a total that
+		// lies low would hide a second role of the same name.
+		if len(rp.Roles) < perPage {
 			break
 		}
 	}
