@@ -177,6 +177,7 @@ func Undo(ctx context.Context, cfg UndoConfig, hooks Hooks) (*report.Report, err
 		return nil, err
 	}
 	a.plan, a.out = u.plan(cfg.IncludeUnverified)
+	a.checked = cfg.Check // finish records it as run.checked
 	started := now(cfg.Now)
 	a.journal, err = prepareJournal(a.cfg, journal.Header{
 		Journal: 1, Tool: cfg.Tool, Domain: domain,

@@ -87,6 +87,8 @@ func TestUndoPutsBackExactlyWhatApplyRemoved(t *testing.T) {
 
 	back := readJSONFile(t, f.dir+"/undo.json")
 	assert.Equal(t, report.CommandUndo, back.Command)
+	require.NotNil(t, back.Run)
+	assert.True(t, back.Run.Checked, "the undo read current roles first")
 	require.NotNil(t, back.Input.Undoes)
 	data, err := os.ReadFile(applyReport)
 	require.NoError(t, err)
