@@ -115,7 +115,7 @@ func TestCompletion(t *testing.T) {
 	// What the bash and zsh scripts get when they call back.
 	assert.Equal(t, "apply\n", rolesweep(t, invocation{}, "ap", "--generate-bash-completion").stdout)
 	cmds := rolesweep(t, invocation{}, "", "--generate-bash-completion").stdout
-	assert.Equal(t, "validate\nplan\napply\nsandbox\nhelp\nversion\ncompletion\n", cmds)
+	assert.Equal(t, "validate\nplan\napply\nundo\nsandbox\nhelp\nversion\ncompletion\n", cmds)
 	assert.Equal(t, "--resume\n--report\n--reserve\n", rolesweep(t, invocation{}, "apply", "--re", "--generate-bash-completion").stdout)
 	assert.Equal(t, "bash\nzsh\nfish\n", rolesweep(t, invocation{}, "completion", "", "--generate-bash-completion").stdout)
 

@@ -167,12 +167,20 @@ func cmdApply(c *cli.Context, e env) error {
 
 // confirm asks on a terminal; elsewhere --yes is required.
 func (e env) confirm(ctx context.Context, c job.Confirmation) error {
+	command := "apply"
+	if c.Restore {
+		command = "undo"
+	}
 	if !e.terminal(e.stdin) {
-		return usagef("apply changes the tenant: pass --yes to confirm when standard input is not a terminal")
+		return usagef("%s changes the tenant: pass --yes to confirm when standard input is not a terminal", command)
 	}
 	e.prompting.Store(true)
 	defer e.prompting.Store(false)
-	fmt.Fprintf(e.stderr, "About to remove %d roles from %d users on %s.\nType yes to continue: ", c.Removals, c.Users, c.Domain)
+	verb, prep := "remove", "from"
+	if c.Restore {
+		verb, prep = "restore", "to"
+	}
+	fmt.Fprintf(e.stderr, "About to %s %d roles %s %d users on %s.\nType yes to continue: ", verb, c.Removals, prep, c.Users, c.Domain)
 	answered := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(e.stdin).ReadString('\n')
@@ -203,8 +211,13 @@ func printSummary(e env, sum job.Summary) {
 		w = e.stderr
 	}
 	r, s := sum.Report, sum.Report.Summary
-	fmt.Fprintf(w, "%s: removed %d · absent %d · not_found %d · failed %d · skipped %d (%d roles, %d users; %d requests, %d retries, %d rate-limited)\n",
-		r.Outcome, s.Removed, s.Absent, s.NotFound, s.Failed, s.Skipped, s.Roles, s.Users, s.Requests, s.Retries, s.RateLimited)
+	if r.IsUndo() {
+		fmt.Fprintf(w, "%s: restored %d · present %d · not_found %d · failed %d · unverified %d · skipped %d (%d roles, %d users; %d requests, %d retries, %d rate-limited)\n",
+			r.Outcome, s.Restored, s.Present, s.NotFound, s.Failed, s.Unverified, s.Skipped, s.Roles, s.Users, s.Requests, s.Retries, s.RateLimited)
+	} else {
+		fmt.Fprintf(w, "%s: removed %d · absent %d · not_found %d · failed %d · skipped %d (%d roles, %d users; %d requests, %d retries, %d rate-limited)\n",
+			r.Outcome, s.Removed, s.Absent, s.NotFound, s.Failed, s.Skipped, s.Roles, s.Users, s.Requests, s.Retries, s.RateLimited)
+	}
 	if s.Protected > 0 {
 		fmt.Fprintf(w, "protected %d: rows touching a protected user or role were not sent (see the report)\n", s.Protected)
 	}

@@ -99,7 +99,7 @@ func handlesInterrupts(args []string) bool {
 		if strings.HasPrefix(a, "-") {
 			continue
 		}
-		return a == "apply" || a == "plan" || a == "sandbox"
+		return a == "apply" || a == "plan" || a == "undo" || a == "sandbox"
 	}
 	return false
 }
@@ -270,6 +270,7 @@ func newApp(e env) *cli.App {
 				Flags:  applyFlags(),
 				Action: func(c *cli.Context) error { return cmdApply(c, e) },
 			},
+			undoCommand(e),
 			{
 				Name:  "sandbox",
 				Usage: "serve a simulated Auth0 tenant on loopback, for rehearsals, demos and tests",

@@ -110,6 +110,8 @@ func Apply(ctx context.Context, cfg ApplyConfig, hooks Hooks) (*report.Report, e
 	a.report = &report.Report{
 		Version: report.Version, Tool: cfg.Tool, Command: "apply", Domain: domain,
 		Input: a.plan.Input, PlanDigest: digest, StartedAt: started,
+		// undo re-assigns only removals that were read as held first.
+		Run: &report.Run{Checked: cfg.Check || a.saved != nil, Flags: report.RunFlags{Verify: cfg.Verify}},
 	}
 	a.report.Summary.Duplicates, a.report.Summary.Excluded = a.plan.Duplicates, a.plan.Excluded
 	a.report.Run = a.evidence()
@@ -344,6 +346,8 @@ func (a *applyRun) finish(runErr error) (*report.Report, error) {
 	}
 	r.Tally()
 	r.SetOutcome()
+	// Last, over everything written: undo refuses a report edited since.
+	r.ReportDigest = report.ReportDigest(r)
 	// Every report is written before the journal is closed: the journal is
 	// removed only once the evidence is safely elsewhere, and a report that
 	// failed is never named as written.

@@ -88,9 +88,10 @@ type ApplyConfig struct {
 
 // Confirmation is what an apply is about to do, for the prompt.
 type Confirmation struct {
-	Removals int
+	Removals int // roles to remove, or to restore
 	Users    int
 	Domain   string
+	Restore  bool // an undo: the roles are assigned back
 }
 
 // Hooks are how a run talks to whoever started it. Every hook may be nil.

@@ -18,6 +18,16 @@ type journalRun struct {
 	writer   *journal.Writer
 	header   journal.Header
 	prior    map[report.GroupKey]journal.Entry // the newest entry per group of the resumed run
+	// done tells a journaled group that needs nothing more on resume;
+	// nil: journal.Entry.Done, what an apply needs.
+	done func(journal.Entry) bool
+}
+
+func (jr *journalRun) isDone(e journal.Entry) bool {
+	if jr.done != nil {
+		return jr.done(e)
+	}
+	return e.Done()
 }
 
 // prepareJournal works out the journal of this run before anything is asked
@@ -64,7 +74,7 @@ func (jr *journalRun) open(hooks Hooks) error {
 	if jr.resuming {
 		done := 0
 		for _, e := range jr.prior {
-			if e.Done() {
+			if jr.isDone(e) {
 				done++
 			}
 		}
@@ -89,7 +99,7 @@ func (jr *journalRun) restore(p *reconcile.Plan, out []reconcile.Outcome) []int 
 	type roleKey struct{ id, name string }
 	for gi, g := range p.Groups {
 		prior, seen := jr.prior[g.Key()]
-		done := seen && prior.Done()
+		done := seen && jr.isDone(prior)
 		byRole := make(map[roleKey]report.Result, len(prior.Results))
 		// A role is matched by id once it has one: the journaled name may be
 		// the tenant's, which the input (by id) did not give.

@@ -89,8 +89,11 @@ type Executor struct {
 	stats ReadStats
 }
 
-func (e *Executor) reader() *reads {
-	return &reads{api: e.API, pacer: e.Pacer, concurrency: e.Concurrency, log: e.Log, progress: &e.ReadProgress, maxHolders: e.MaxHolders}
+// readerOf reads for act through api: a removal keeps the roles found held
+// pending, an assignment the roles found not held.
+func (e *Executor) readerOf(api Reader, act action) *reads {
+	return &reads{api: api, pacer: e.Pacer, concurrency: e.Concurrency, log: e.Log, progress: &e.ReadProgress, maxHolders: e.MaxHolders,
+		keepNotHeld: !act.onHeld, unchanged: act.unchanged}
 }
 
 // Read is the read phase of a checked run: it reads the current assignments
@@ -100,8 +103,12 @@ func (e *Executor) reader() *reads {
 // then sends only what is held. An *AbortError means 401/403 or an
 // interrupt.
 func (e *Executor) Read(ctx context.Context, p *Plan, out []Outcome, groups []int) error {
+	return e.readPhase(ctx, e.API, removal(e.API), p, out, groups)
+}
+
+func (e *Executor) readPhase(ctx context.Context, reader Reader, act action, p *Plan, out []Outcome, groups []int) error {
 	e.read = true
-	r := e.reader()
+	r := e.readerOf(reader, act)
 	err := r.classify(ctx, p, out, groups)
 	e.stats = r.stats
 	return err
@@ -144,8 +151,15 @@ type Progress struct {
 // The returned error is an *AbortError when the run did not finish; the
 // cause of ctx, when it is one, is returned as it is.
 func (e *Executor) Execute(ctx context.Context, p *Plan, out []Outcome, groups []int) error {
+	return e.run(ctx, e.API, removal(e.API), p, out, groups)
+}
+
+// run is Execute with the change to make: removals (apply) or assignments
+// (undo) share the read phase, the pacing, the grace period and the
+// journal hook.
+func (e *Executor) run(ctx context.Context, reader Reader, act action, p *Plan, out []Outcome, groups []int) error {
 	if e.Check && !e.read {
-		if err := e.Read(ctx, p, out, groups); err != nil {
+		if err := e.readPhase(ctx, reader, act, p, out, groups); err != nil {
 			return err
 		}
 	}
@@ -169,7 +183,7 @@ func (e *Executor) Execute(ctx context.Context, p *Plan, out []Outcome, groups [
 	})
 	defer stopGrace()
 	return eachGroup(ctx, p, groups, e.Concurrency, e.Pacer, &e.Progress,
-		func(gi int) error { return e.runGroup(requests, p, gi, out) },
+		func(gi int) error { return e.runGroup(requests, reader, act, p, gi, out) },
 		func(gi int) error { return e.finished(p, gi, out) })
 }
 
@@ -251,9 +265,41 @@ func pending(g Group, out []Outcome, todo report.Status) []int {
 	return ps
 }
 
-// runGroup checks, removes and verifies one group. Per-triple outcomes go
+// action is the change a run makes to each group's pending roles.
+type action struct {
+	doing string // "removing roles", for errors
+	// done is the status of a success; unchanged is the status of a role
+	// the check found already as wanted (absent for a removal).
+	done, unchanged report.Status
+	// onHeld: the change applies to roles the user holds (a removal), or
+	// to roles the user does not hold (an assignment).
+	onHeld bool
+	// notStuck is the error of a role the read-back finds unchanged.
+	notStuck string
+	// splitNotFound sends a group's roles one by one after a 404 for all
+	// of them: one role deleted since must not keep the others from their
+	// user (Auth0 assigns all of a request's roles or none).
+	splitNotFound bool
+	send          func(ctx context.Context, g Group, roleIDs []string) (management.Response, error)
+}
+
+// removal is apply's action: one DELETE per group.
+func removal(api Remover) action {
+	return action{
+		doing: "removing roles", done: report.Removed, unchanged: report.Absent, onHeld: true,
+		notStuck: "still assigned after removal",
+		send: func(ctx context.Context, g Group, roleIDs []string) (management.Response, error) {
+			if g.OrganizationID != "" {
+				return api.RemoveOrganizationMemberRoles(ctx, g.OrganizationID, g.UserID, roleIDs)
+			}
+			return api.RemoveUserRoles(ctx, g.UserID, roleIDs)
+		},
+	}
+}
+
+// runGroup checks, changes and verifies one group. Per-triple outcomes go
 // into out; only a run-stopping failure (401/403) is returned.
-func (e *Executor) runGroup(ctx context.Context, p *Plan, gi int, out []Outcome) error {
+func (e *Executor) runGroup(ctx context.Context, reader Reader, act action, p *Plan, gi int, out []Outcome) error {
 	g := p.Groups[gi]
 	todo := pending(g, out, report.Skipped)
 	if len(todo) == 0 {
@@ -262,34 +308,80 @@ func (e *Executor) runGroup(ctx context.Context, p *Plan, gi int, out []Outcome)
 	log := logger(e.Log)
 	roleIDs := distinctRoleIDs(p, todo)
 	res := e.Pacer.Call(ctx, func(ctx context.Context) (management.Response, error) {
-		if g.OrganizationID != "" {
-			return e.API.RemoveOrganizationMemberRoles(ctx, g.OrganizationID, g.UserID, roleIDs)
-		}
-		return e.API.RemoveUserRoles(ctx, g.UserID, roleIDs)
+		return act.send(ctx, g, roleIDs)
 	})
-	if err := settle(log, p, out, todo, res, "removing roles"); err != nil || res.Err != nil {
+	if act.splitNotFound && len(roleIDs) > 1 && roleNotFound(res) {
+		return e.oneByOne(ctx, reader, act, p, g, todo, out, res.Attempts)
+	}
+	if err := settle(log, p, out, todo, res, act.doing); err != nil || res.Err != nil {
 		return err
 	}
-	if !e.Verify {
+	for _, ti := range todo {
+		out[ti].Status = act.done // settle calls every success a removal
+	}
+	return e.verify(ctx, reader, act, p, g, todo, out)
+}
+
+// verify reads a group's roles back after a change that succeeded for the
+// triples done; one the tenant shows unchanged becomes failed.
+func (e *Executor) verify(ctx context.Context, reader Reader, act action, p *Plan, g Group, done []int, out []Outcome) error {
+	if !e.Verify || len(done) == 0 {
 		return nil
 	}
-	held, vres := e.reader().currentRoles(ctx, g, nil)
+	held, vres := e.readerOf(reader, act).currentRoles(ctx, g, nil)
 	if vres.Err != nil {
-		// The removal succeeded; only the read-back failed. Say so rather
+		// The change succeeded; only the read-back failed. Say so rather
 		// than claim a verification that did not happen.
-		for _, ti := range todo {
+		for _, ti := range done {
 			out[ti].Status = report.Failed
-			out[ti].Error = "removed, but verification failed: " + vres.Err.Error()
+			out[ti].Error = fmt.Sprintf("%s, but verification failed: %v", act.done, vres.Err)
 		}
 		return fatal(vres)
 	}
-	for _, ti := range todo {
-		if held.has(p.Triples[ti].RoleID) {
+	for _, ti := range done {
+		if held.has(p.Triples[ti].RoleID) == act.onHeld {
 			out[ti].Status = report.Failed
-			out[ti].Error = "still assigned after removal"
+			out[ti].Error = act.notStuck
 		}
 	}
 	return nil
+}
+
+// roleNotFound reports a 404 that may be about one of the request's roles:
+// any 404 but Auth0's "inexistent_user", which is about all of them.
+func roleNotFound(res pacer.Outcome) bool {
+	var apiErr *management.APIError
+	return res.Class == pacer.Permanent && errors.As(res.Err, &apiErr) && apiErr.StatusCode == 404 && apiErr.ErrorCode != "inexistent_user"
+}
+
+// oneByOne sends each role of a group in a request of its own, after the
+// request for all of them was answered 404 (spent attempts, counted on each
+// triple), and verifies them like runGroup does.
+func (e *Executor) oneByOne(ctx context.Context, reader Reader, act action, p *Plan, g Group, todo []int, out []Outcome, spent int) error {
+	log := logger(e.Log)
+	var sent []int
+	for _, id := range distinctRoleIDs(p, todo) {
+		var mine []int
+		for _, ti := range todo {
+			if p.Triples[ti].RoleID == id {
+				mine = append(mine, ti)
+				out[ti].Attempts += spent
+			}
+		}
+		res := e.Pacer.Call(ctx, func(ctx context.Context) (management.Response, error) {
+			return act.send(ctx, g, []string{id})
+		})
+		if err := settle(log, p, out, mine, res, act.doing); err != nil {
+			return err
+		}
+		if res.Err == nil {
+			for _, ti := range mine {
+				out[ti].Status = act.done
+			}
+			sent = append(sent, mine...)
+		}
+	}
+	return e.verify(ctx, reader, act, p, g, sent, out)
 }
 
 // Checker classifies a plan against the tenant without changing it: it

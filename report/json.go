@@ -31,6 +31,9 @@ type jsonHeader struct {
 	AbortReason string      `json:"abort_reason"`
 	Run         *Run        `json:"run,omitempty"`
 	Summary     jsonSummary `json:"summary"`
+
+	// ReportDigest comes last, just before the results it covers.
+	ReportDigest string `json:"report_digest,omitempty"`
 }
 
 // jsonSummary writes remove and unresolved whenever the report is a plan, and
@@ -89,6 +92,7 @@ func WriteJSON(w io.Writer, r *Report) error {
 			Requests: s.Requests, Retries: s.Retries, RateLimited: s.RateLimited,
 		},
 	}
+	header.ReportDigest = r.ReportDigest
 	if r.IsPlan() || s.Remove != 0 || s.Unresolved != 0 {
 		header.Summary.Remove, header.Summary.Unresolved = &s.Remove, &s.Unresolved
 	}

@@ -225,6 +225,10 @@ type Report struct {
 	Summary     Summary   `json:"summary"`
 	Results     []Result  `json:"results"`
 
+	// ReportDigest is ReportDigest(r) as the report was written: undo
+	// refuses an apply report edited since.
+	ReportDigest string `json:"report_digest,omitempty"`
+
 	// FullReports names the other reports written for this run, for the
 	// Markdown report to point at when it lists only the first rows. It is
 	// not part of the JSON report.
