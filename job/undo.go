@@ -196,7 +196,7 @@ func Undo(ctx context.Context, cfg UndoConfig, hooks Hooks) (*report.Report, err
 	a.report = &report.Report{
 		Version: report.Version, Tool: cfg.Tool, Command: report.CommandUndo, Domain: domain,
 		Input: a.plan.Input, StartedAt: started,
-		Run: &report.Run{Checked: cfg.Check, Flags: report.RunFlags{IncludeUnverified: cfg.IncludeUnverified}},
+		Run: undoEvidence(cfg),
 	}
 	a.report.Summary.Duplicates = a.plan.Duplicates
 
@@ -386,3 +386,10 @@ func shown(s string) string {
 	return s
 }
 
+// undoEvidence is an undo's `run`: who ran it, as which client, whether it
+// read first, and whether it re-assigned removals nobody proved were held.
+func undoEvidence(cfg UndoConfig) *report.Run {
+	r := evidence{tenant: &cfg.Tenant, checked: cfg.Check}.run()
+	r.Flags.IncludeUnverified = cfg.IncludeUnverified
+	return r
+}
