@@ -144,11 +144,26 @@ func cmdApply(c *cli.Context, e env) error {
 		return err
 	}
 	cfg.Reports = out.Reports
+	r, err := e.runChange(c, "apply", out, cfg.Tenant, func(ctx context.Context, hooks job.Hooks) (*report.Report, error) {
+		return job.Apply(ctx, cfg, hooks)
+	})
+	if err == nil && r.Outcome != report.Completed {
+		// The report's outcome decides, so the exit code and the evidence agree.
+		return &failuresError{failed: r.Summary.Failed + r.Summary.Skipped + r.Summary.Protected}
+	}
+	return err
+}
+
+// runChange runs a command that changes the tenant (apply, undo) with what
+// both need from the command line: interrupts, the confirmation prompt unless
+// --yes, the progress display, and the end-of-run lines.
+func (e env) runChange(c *cli.Context, command string, out job.Outputs, t job.Tenant,
+	do func(context.Context, job.Hooks) (*report.Report, error)) (*report.Report, error) {
 	ctx, hurry, stop := e.interrupts(c.Context, true)
 	defer stop()
-	e.began("apply", out)
+	e.began(command, out)
 	hooks := job.Hooks{Notice: e.notice, Hurry: hurry}
-	display := e.progress(c, cfg.Tenant.Log, &hooks)
+	display := e.progress(c, t.Log, &hooks)
 	hooks.Finished = func(s job.Summary) {
 		display.finish(s.Report.Summary)
 		e.ended(s)
@@ -156,13 +171,9 @@ func cmdApply(c *cli.Context, e env) error {
 	if !c.Bool("yes") {
 		hooks.Confirm = e.confirm
 	}
-	r, err := job.Apply(ctx, cfg, hooks)
+	r, err := do(ctx, hooks)
 	display.finish(report.Summary{})
-	if err == nil && r.Outcome != report.Completed {
-		// The report's outcome decides, so the exit code and the evidence agree.
-		return &failuresError{failed: r.Summary.Failed + r.Summary.Skipped + r.Summary.Protected}
-	}
-	return err
+	return r, err
 }
 
 // confirm asks on a terminal; elsewhere --yes is required.

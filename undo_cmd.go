@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/rolesweep/rolesweep/job"
@@ -83,20 +85,9 @@ func cmdUndo(c *cli.Context, e env) error {
 		}
 		return prev.WriteText(e.stdout)
 	}
-	ctx, hurry, stop := e.interrupts(c.Context, true)
-	defer stop()
-	e.began("undo", out)
-	hooks := job.Hooks{Notice: e.notice, Hurry: hurry}
-	display := e.progress(c, cfg.Tenant.Log, &hooks)
-	hooks.Finished = func(s job.Summary) {
-		display.finish(s.Report.Summary)
-		e.ended(s)
-	}
-	if !c.Bool("yes") {
-		hooks.Confirm = e.confirm
-	}
-	r, err := job.Undo(ctx, cfg, hooks)
-	display.finish(report.Summary{})
+	r, err := e.runChange(c, "undo", out, cfg.Tenant, func(ctx context.Context, hooks job.Hooks) (*report.Report, error) {
+		return job.Undo(ctx, cfg, hooks)
+	})
 	if err == nil && r.Outcome != report.Completed {
 		s := r.Summary
 		return &failuresError{failed: s.Failed + s.NotFound + s.Unverified + s.Skipped}
