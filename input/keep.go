@@ -219,27 +219,9 @@ func readKeepYAML(in *guardReader, p *problems) ([]KeepEntry, error) {
 		return nil, nil
 	}
 	root := doc.Content[0]
-	if root.Kind != yaml.MappingNode {
-		p.add(root.Line, root.Column, "%s, found %s", expectedKeepYAML, describe(root))
-		return nil, nil
-	}
-	var list *yaml.Node
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		key, value := root.Content[i], root.Content[i+1]
-		switch {
-		case !isKey(key, "keep"):
-			p.add(key.Line, key.Column, "unknown key %s at the top level; only \"keep\" is allowed%s", keyText(key), didYouMean(key.Value, []string{"keep"}))
-		case list != nil:
-			p.add(key.Line, key.Column, "duplicate key \"keep\"")
-		default:
-			list = value
-		}
-	}
+	list, ok := topLevelList(root, "keep", expectedKeepYAML, p)
 	switch {
-	case p.total > 0:
-		return nil, nil
-	case list == nil:
-		p.add(root.Line, root.Column, "missing \"keep\": %s", expectedKeepYAML)
+	case !ok:
 		return nil, nil
 	case list.Kind == yaml.ScalarNode && list.ShortTag() == "!!null":
 		return nil, nil // "keep:" with nothing under it keeps nobody

@@ -82,27 +82,9 @@ func readYAML(in *guardReader, opts Options, src *Source, p *problems) error {
 		p.add(0, 0, "no removals in the file, %s", expectedYAML)
 		return nil
 	}
-	if root.Kind != yaml.MappingNode {
-		p.add(root.Line, root.Column, "%s, found %s", expectedYAML, describe(root))
-		return nil
-	}
-	var removals *yaml.Node
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		key, value := root.Content[i], root.Content[i+1]
-		switch {
-		case !isKey(key, "removals"):
-			p.add(key.Line, key.Column, "unknown key %s at the top level; only \"removals\" is allowed%s", keyText(key), didYouMean(key.Value, []string{"removals"}))
-		case removals != nil:
-			p.add(key.Line, key.Column, "duplicate key \"removals\"")
-		default:
-			removals = value
-		}
-	}
+	removals, ok := topLevelList(root, "removals", expectedYAML, p)
 	switch {
-	case p.total > 0:
-		return nil
-	case removals == nil:
-		p.add(root.Line, root.Column, "missing \"removals\": %s", expectedYAML)
+	case !ok:
 		return nil
 	case removals.Kind != yaml.SequenceNode:
 		p.add(removals.Line, removals.Column, "removals must be a list of entries, found %s", describe(removals))
@@ -380,4 +362,33 @@ func describe(n *yaml.Node) string {
 		return "nothing"
 	}
 	return quote(n.Value)
+}
+
+// topLevelList finds the one top-level key of a YAML file (removals:,
+// keep:) and reports every other key, a duplicate, or its absence. ok is
+// false when a problem was reported; the list itself is not checked.
+func topLevelList(root *yaml.Node, name, expected string, p *problems) (list *yaml.Node, ok bool) {
+	if root.Kind != yaml.MappingNode {
+		p.add(root.Line, root.Column, "%s, found %s", expected, describe(root))
+		return nil, false
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		key, value := root.Content[i], root.Content[i+1]
+		switch {
+		case !isKey(key, name):
+			p.add(key.Line, key.Column, "unknown key %s at the top level; only %q is allowed%s", keyText(key), name, didYouMean(key.Value, []string{name}))
+		case list != nil:
+			p.add(key.Line, key.Column, "duplicate key %q", name)
+		default:
+			list = value
+		}
+	}
+	if p.total > 0 {
+		return nil, false
+	}
+	if list == nil {
+		p.add(root.Line, root.Column, "missing %q: %s", name, expected)
+		return nil, false
+	}
+	return list, true
 }
