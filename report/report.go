@@ -333,11 +333,16 @@ func (r *Report) Tally() {
 		RateLimited: r.Summary.RateLimited,
 		Roles:       r.Len(),
 	}
+	// A source that knows its groups counts the users; otherwise they are
+	// counted here (a user's rows usually come together, so only a new key
+	// is looked up).
+	counted, knowsUsers := r.source.(interface{ Users() int })
 	users := make(map[GroupKey]struct{})
 	var last GroupKey
 	for res := range r.Rows() {
-		// A user's rows usually come together: only a new key is looked up.
-		if k := KeyOf(res.OrganizationID, res.UserID, res.UserEmail); k != last || len(users) == 0 {
+		if knowsUsers {
+			// counted below
+		} else if k := KeyOf(res.OrganizationID, res.UserID, res.UserEmail); k != last || len(users) == 0 {
 			users[k] = struct{}{}
 			last = k
 		}
@@ -367,6 +372,9 @@ func (r *Report) Tally() {
 		}
 	}
 	s.Users = len(users)
+	if knowsUsers {
+		s.Users = counted.Users()
+	}
 	r.Summary = s
 }
 
