@@ -183,8 +183,8 @@ func (b *Builder) intern(field int, s string) string {
 // NewBuilder starts a plan; sizeHint is the expected number of rows, or 0.
 func NewBuilder(sizeHint int) *Builder {
 	return &Builder{
-		p:       &Plan{Triples: make([]Triple, 0, sizeHint), Unresolved: map[int]string{}},
-		index:   newTripleIndex(sizeHint),
+		p:     &Plan{Triples: make([]Triple, 0, sizeHint), Unresolved: map[int]string{}},
+		index: newTripleIndex(sizeHint),
 		// A user's id is on a few rows each: a table of a third of the rows
 		// is never rehashed for the common inputs.
 		strings: make(map[string]string, min(sizeHint/3, maxInterned)),
