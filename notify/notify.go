@@ -78,7 +78,7 @@ func SlackMessage(r *report.Report, exitCode int) string {
 	b.WriteString("\n")
 	var counts []string
 	for _, st := range report.Statuses(commandKind(r)) {
-		if n := count(p.Summary, st); n > 0 || st == report.Failed {
+		if n := p.Summary.Count(st); n > 0 || st == report.Failed {
 			counts = append(counts, fmt.Sprintf("%s %d", st, n))
 		}
 	}
@@ -104,34 +104,6 @@ func commandKind(r *report.Report) string {
 	default:
 		return report.CommandApply
 	}
-}
-
-func count(s report.Summary, st report.Status) int {
-	switch st {
-	case report.PlanRemove:
-		return s.Remove
-	case report.PlanUnresolved:
-		return s.Unresolved
-	case report.Removed:
-		return s.Removed
-	case report.Absent:
-		return s.Absent
-	case report.NotFound:
-		return s.NotFound
-	case report.Failed:
-		return s.Failed
-	case report.Skipped:
-		return s.Skipped
-	case report.Protected:
-		return s.Protected
-	case report.Restored:
-		return s.Restored
-	case report.Present:
-		return s.Present
-	case report.Unverified:
-		return s.Unverified
-	}
-	return 0
 }
 
 func orDash(s string) string {

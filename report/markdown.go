@@ -52,7 +52,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	fmt.Fprintf(bw, "\n## Summary\n\n| | count |\n|---|---:|\n")
 	rows := [][2]any{{"users", s.Users}, {"roles", s.Roles}}
 	for _, st := range statuses {
-		rows = append(rows, [2]any{string(st), s.count(st)})
+		rows = append(rows, [2]any{string(st), s.Count(st)})
 	}
 	rows = append(rows, [][2]any{{"duplicates merged", s.Duplicates}, {"excluded (--where)", s.Excluded},
 		{"requests", s.Requests}, {"retries", s.Retries}, {"rate limited (429)", s.RateLimited}}...)
@@ -132,8 +132,8 @@ func (r *Report) kindCommand() string {
 	}
 }
 
-// count returns the summary's count for a status.
-func (s Summary) count(st Status) int {
+// Count returns the summary's count for a status.
+func (s Summary) Count(st Status) int {
 	switch st {
 	case PlanRemove:
 		return s.Remove

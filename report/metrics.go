@@ -42,7 +42,7 @@ func WriteMetrics(w io.Writer, r *Report, exitCode int) error {
 	value("rolesweep_last_run_success", "", success)
 	metric("rolesweep_roles", "gauge", "Roles (user, organization, role triples) of the last run, by status.")
 	for _, st := range Statuses(r.kindCommand()) {
-		value("rolesweep_roles", `{status="`+string(st)+`"}`, float64(r.Summary.count(st)))
+		value("rolesweep_roles", `{status="`+string(st)+`"}`, float64(r.Summary.Count(st)))
 	}
 	metric("rolesweep_users", "gauge", "Distinct (organization, user) pairs of the last run.")
 	value("rolesweep_users", "", float64(r.Summary.Users))
