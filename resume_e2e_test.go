@@ -46,7 +46,7 @@ func TestKilledRunResumes(t *testing.T) {
 	bin := e2eBuild(t)
 	dir := t.TempDir()
 	csvPath := e2eWriteInput(t, dir)
-	domain, token := e2eStartSandbox(t, bin, csvPath)
+	domain, token := e2eStartSandbox(t, bin, csvPath, "--bucket", "0", "--latency", e2eLatency)
 	journalPath := filepath.Join(dir, "run.journal.jsonl")
 
 	// Run 1, killed without warning once a quarter of the groups are journaled.
@@ -335,10 +335,11 @@ func e2eWriteInput(t *testing.T, dir string) string {
 }
 
 // e2eStartSandbox starts `rolesweep sandbox` and returns the domain and token
-// it prints. Rate limiting is off so that run 2's DELETE count is exact.
-func e2eStartSandbox(t *testing.T, bin, csvPath string) (domain, token string) {
+// it prints; flags are added to --from-input csvPath (the resume test turns
+// rate limiting off so that run 2's DELETE count is exact).
+func e2eStartSandbox(t *testing.T, bin, csvPath string, flags ...string) (domain, token string) {
 	t.Helper()
-	cmd := e2eCommand(bin, "sandbox", "--listen", "127.0.0.1:0", "--from-input", csvPath, "--bucket", "0", "--latency", e2eLatency)
+	cmd := e2eCommand(bin, append([]string{"sandbox", "--listen", "127.0.0.1:0", "--from-input", csvPath}, flags...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,48 +24,6 @@ const (
 	undoPostRoute       = "POST /api/v2/users/{id}/roles"
 	undoMemberPostRoute = "POST /api/v2/organizations/{id}/members/{user_id}/roles"
 )
-
-// undoSandbox starts `rolesweep sandbox --from-input csvPath` with extra
-// flags and returns its domain and token.
-func undoSandbox(t *testing.T, bin, csvPath string, extra ...string) (domain, token string) {
-	t.Helper()
-	args := append([]string{"sandbox", "--listen", "127.0.0.1:0", "--from-input", csvPath}, extra...)
-	cmd := e2eCommand(bin, args...)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		assert.NotContains(t, stderr.String(), "DATA RACE")
-	})
-	found := make(chan map[string]string, 1)
-	go func() {
-		defer close(found)
-		settings := map[string]string{}
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if name, value, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "="); ok && strings.HasPrefix(name, "AUTH0_") {
-				settings[name] = e2eUnquote(value)
-			}
-			if settings["AUTH0_DOMAIN"] != "" && settings["AUTH0_API_TOKEN"] != "" {
-				found <- settings
-				_, _ = io.Copy(io.Discard, stdout) // a sandbox blocked on a full pipe stops serving
-				return
-			}
-		}
-	}()
-	select {
-	case s, ok := <-found:
-		require.True(t, ok, "the sandbox exited without its settings:\n%s", stderr.String())
-		return s["AUTH0_DOMAIN"], s["AUTH0_API_TOKEN"]
-	case <-time.After(e2eStartTimeout):
-		t.Fatalf("the sandbox printed no settings within %s:\n%s", e2eStartTimeout, stderr.String())
-		return "", ""
-	}
-}
 
 // runBinary runs the binary to its end and returns its exit code and output.
 func runBinary(t *testing.T, bin string, args ...string) result {
@@ -102,7 +58,7 @@ func TestUndoPutsTheTenantBack(t *testing.T) {
 	bin := e2eBuild(t)
 	dir := t.TempDir()
 	const input = "testdata/removals.csv"
-	domain, token := undoSandbox(t, bin, input, "--bucket", "0")
+	domain, token := e2eStartSandbox(t, bin, input, "--bucket", "0")
 	tenant := []string{"--domain", domain, "--api-token", token, "--quiet"}
 
 	// A role already gone before the run: the apply finds it absent.
@@ -244,7 +200,7 @@ func TestInterruptedUndoResumes(t *testing.T) {
 	bin := e2eBuild(t)
 	dir := t.TempDir()
 	csvPath := e2eWriteInput(t, dir)
-	domain, token := undoSandbox(t, bin, csvPath, "--bucket", "0", "--latency", e2eLatency)
+	domain, token := e2eStartSandbox(t, bin, csvPath, "--bucket", "0", "--latency", e2eLatency)
 	before := e2eState(t, domain)
 	applyReport := filepath.Join(dir, "apply.json")
 	got := runBinary(t, bin, "apply", csvPath, "--check", "--yes", "--quiet", "--concurrency", "8",
